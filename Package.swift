@@ -1,0 +1,82 @@
+// swift-tools-version: 6.2
+// Twill: a Calico-style per-node routing agent. Target layout and dependency arrows are
+// documented in docs/architecture.md; keep both in step.
+import PackageDescription
+
+/// Pure targets import neither Foundation, Dispatch nor Glibc (a test greps for it).
+let pureSettings: [SwiftSetting] = [
+    .strictMemorySafety(),
+]
+
+let package = Package(
+    name: "Twill",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "twillctl", targets: ["twillctl"]),
+        .executable(name: "twill-bgpd", targets: ["twill-bgpd"]),
+        .executable(name: "twill-bench", targets: ["twill-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: C system libraries (exact pkg-config names, STYLE.md §c)
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        .systemLibrary(name: "CNFTables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+        .target(name: "CSystemShims"),
+
+        // MARK: Pure core (no Foundation, no Dispatch, no Glibc)
+        .target(name: "NetCore", swiftSettings: pureSettings),
+        .target(name: "NodeModel", dependencies: ["NetCore"], swiftSettings: pureSettings),
+        .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
+        .target(name: "BGPSession", dependencies: ["BGPWire", "NetCore"], swiftSettings: pureSettings),
+        .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+
+        // MARK: I/O shells
+        .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Datastore", dependencies: ["NodeModel", "NetCore", "CSQLite"]),
+        .target(name: "Posix", dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "BGPSpeaker", dependencies: [
+            "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "DataplaneLinux", dependencies: [
+            "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "CtlCore", dependencies: [
+            "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
+        ]),
+
+        // MARK: Executables (thin: argument parsing and wiring only)
+        .executableTarget(name: "twillctl", dependencies: [
+            "CtlCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "twill-bgpd", dependencies: [
+            "BGPSpeaker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "twill-bench", dependencies: [
+            "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
+        .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
+        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "NodeModel", "TestSupport"]),
+        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
+        .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
+        .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "BGPWire"]),
+        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
+        .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
+        .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,2 @@
+#include "CSystemShims.h"
+int twill_shims_version(void) { return 1; }
