@@ -39,7 +39,7 @@ let package = Package(
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Datastore", dependencies: ["NodeModel", "NetCore", "CSQLite"]),
+        .target(name: "Datastore", dependencies: ["CSQLite"]),
         .target(name: "Posix", dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
@@ -49,8 +49,9 @@ let package = Package(
             "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "ResourceClient", dependencies: ["NodeModel", "ResourceFormat", "Datastore", "NetCore"]),
         .target(name: "CtlCore", dependencies: [
-            "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
+            "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
         ]),
 
         // MARK: Executables (thin: argument parsing and wiring only)
@@ -70,7 +71,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
-        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "NodeModel", "TestSupport"]),
+        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "TestSupport"]),
+        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "BGPWire"]),

@@ -1,0 +1,1 @@
+// Placeholder: typed resource client over Datastore (being built).
