@@ -40,7 +40,7 @@ let package = Package(
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "Datastore", dependencies: ["CSQLite"]),
-        .target(name: "Posix", dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "Posix", dependencies: ["CSystemShims", "NetCore", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
             .product(name: "Logging", package: "swift-log"),
