@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Posix", dependencies: ["CSystemShims", "NetCore", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "DataplaneLinux", dependencies: [
             "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
