@@ -32,7 +32,7 @@ public struct ListenConfig: Equatable, Sendable {
 
 public enum RoutePolicy: String, Equatable, Sendable { case all, none }
 
-public enum AddressFamily: String, Hashable, Sendable, Comparable, CustomStringConvertible {
+public enum UnicastFamily: String, Hashable, Sendable, Comparable, CustomStringConvertible {
     case ipv4, ipv6
     public var family: IPFamily { self == .ipv4 ? .v4 : .v6 }
     public init(_ f: IPFamily) { self = f == .v4 ? .ipv4 : .ipv6 }
@@ -57,7 +57,7 @@ public struct PeerConfig: Equatable, Sendable {
     public var multihop: Int?
     /// RFC 5082 GTSM: send with TTL 255 and require at least 255 - (hops - 1) on receipt.
     public var ttlSecurity: Bool
-    public var addressFamilies: [AddressFamily]
+    public var addressFamilies: [UnicastFamily]
     /// Local address to connect from (and the default next hop we advertise).
     public var sourceAddress: IPAddress?
     /// nil = the default: `all` for iBGP, `none` for eBGP (RFC 8212).
@@ -67,12 +67,12 @@ public struct PeerConfig: Equatable, Sendable {
     public init(name: String, address: IPAddress, port: UInt16 = 179, asNumber: ASNumber, passive: Bool = false,
                 password: String? = nil, holdTime: CalicoDuration = .init(seconds: 90),
                 keepaliveTime: CalicoDuration? = nil, multihop: Int? = nil, ttlSecurity: Bool = false,
-                addressFamilies: [AddressFamily]? = nil, sourceAddress: IPAddress? = nil,
+                addressFamilies: [UnicastFamily]? = nil, sourceAddress: IPAddress? = nil,
                 importPolicy: RoutePolicy? = nil, exportPolicy: RoutePolicy? = nil) {
         self.name = name; self.address = address; self.port = port; self.asNumber = asNumber
         self.passive = passive; self.password = password; self.holdTime = holdTime
         self.keepaliveTime = keepaliveTime; self.multihop = multihop; self.ttlSecurity = ttlSecurity
-        self.addressFamilies = addressFamilies ?? [AddressFamily(address.family)]
+        self.addressFamilies = addressFamilies ?? [UnicastFamily(address.family)]
         self.sourceAddress = sourceAddress; self.importPolicy = importPolicy; self.exportPolicy = exportPolicy
     }
 
@@ -219,11 +219,11 @@ extension PeerConfig {
             return n
         } ?? nil
         let gtsm = try f.optional("ttlSecurity") { (v, p) throws(ConfigError) in try Fields.bool(v, p) } ?? false
-        let families = try f.optional("addressFamilies") { (v, p) throws(ConfigError) -> [AddressFamily] in
-            var out: [AddressFamily] = []
+        let families = try f.optional("addressFamilies") { (v, p) throws(ConfigError) -> [UnicastFamily] in
+            var out: [UnicastFamily] = []
             for (i, n) in try Fields.sequence(v, p).enumerated() {
                 let s = try Fields.string(n, "\(p)[\(i)]")
-                guard let af = AddressFamily(rawValue: s) else { throw ConfigError("\(p)[\(i)]", "\"\(s)\" is not ipv4 or ipv6") }
+                guard let af = UnicastFamily(rawValue: s) else { throw ConfigError("\(p)[\(i)]", "\"\(s)\" is not ipv4 or ipv6") }
                 if !out.contains(af) { out.append(af) }
             }
             guard !out.isEmpty else { throw ConfigError(p, "must name at least one family") }
