@@ -63,6 +63,8 @@ public struct PeerConfig: Equatable, Sendable {
     /// nil = the default: `all` for iBGP, `none` for eBGP (RFC 8212).
     public var importPolicy: RoutePolicy?
     public var exportPolicy: RoutePolicy?
+    /// What `node status` shows in "Peer type" (e.g. "node-to-node mesh"); default iBGP/eBGP.
+    public var peerType: String?
 
     public init(name: String, address: IPAddress, port: UInt16 = 179, asNumber: ASNumber, passive: Bool = false,
                 password: String? = nil, holdTime: CalicoDuration = .init(seconds: 90),
@@ -74,6 +76,7 @@ public struct PeerConfig: Equatable, Sendable {
         self.keepaliveTime = keepaliveTime; self.multihop = multihop; self.ttlSecurity = ttlSecurity
         self.addressFamilies = addressFamilies ?? [UnicastFamily(address.family)]
         self.sourceAddress = sourceAddress; self.importPolicy = importPolicy; self.exportPolicy = exportPolicy
+        self.peerType = nil
     }
 
     public func isEBGP(localAS: ASNumber) -> Bool { asNumber != localAS }
@@ -186,7 +189,7 @@ extension PeerConfig {
     init(node: Node, path: String) throws(ConfigError) {
         let f = try Fields(node, path: path)
         try f.only(["name", "address", "port", "asNumber", "passive", "password", "holdTime", "keepaliveTime",
-                    "multihop", "ttlSecurity", "addressFamilies", "sourceAddress", "import", "export"])
+                    "multihop", "ttlSecurity", "addressFamilies", "sourceAddress", "import", "export", "peerType"])
         let address = try f.required("address") { (v, p) throws(ConfigError) in try Fields.ip(v, p) }
         let name = try f.optional("name") { (v, p) throws(ConfigError) in try Fields.string(v, p) } ?? address.description
         let asn = try f.required("asNumber") { (v, p) throws(ConfigError) in try Fields.asn(v, p) }
@@ -243,5 +246,6 @@ extension PeerConfig {
         self.init(name: name, address: address, port: port, asNumber: asn, passive: passive, password: password,
                   holdTime: hold, keepaliveTime: keep, multihop: multihop, ttlSecurity: gtsm, addressFamilies: families,
                   sourceAddress: source, importPolicy: imp, exportPolicy: exp)
+        peerType = try f.optional("peerType") { (v, p) throws(ConfigError) in try Fields.string(v, p) }
     }
 }

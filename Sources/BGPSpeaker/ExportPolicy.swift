@@ -33,13 +33,12 @@ public func exportAttributes(for route: Route, to target: ExportTarget) -> Route
     var a = route.attributes
     if target.ebgp {
         if a.contains(as: target.peer.asNumber.value) { return nil }
-        if case .sequence(let s)? = a.asPath.first {
-            a.asPath[0] = .sequence([target.localAS.value] + s)
-        } else {
-            a.asPath.insert(.sequence([target.localAS.value]), at: 0)
-        }
-        a.localPref = nil
-        if route.source != .local { a.med = nil }
+        a.path.asPath = a.asPath.prepending(target.localAS.value)
+        a.path.localPref = nil
+        if route.source != .local { a.path.med = nil }
+        // Non-transitive attributes stop at the AS border (RFC 4456 ORIGINATOR_ID/CLUSTER_LIST too).
+        a.path.originatorID = nil
+        a.path.clusterList = []
         // Next hop self; for a family other than the session's, an explicit announcement next hop.
         if localNextHop == nil, route.source == .local, a.nextHop.family == route.prefix.family, !a.nextHop.isUnspecified {
             localNextHop = a.nextHop
@@ -47,7 +46,7 @@ public func exportAttributes(for route: Route, to target: ExportTarget) -> Route
         guard let nh = localNextHop else { return nil }
         a.nextHop = nh
     } else {
-        a.localPref = a.localPref ?? 100
+        a.path.localPref = a.path.localPref ?? 100
         if a.nextHop.isUnspecified {
             guard let nh = localNextHop else { return nil }
             a.nextHop = nh

@@ -1,66 +1,24 @@
+import BGPWire
 import NetCore
 
-/// ORIGIN (RFC 4271 §5.1.1), ordered by preference.
-public enum RouteOrigin: UInt8, Hashable, Sendable, Comparable, CustomStringConvertible {
-    case igp = 0, egp = 1, incomplete = 2
-    public static func < (l: Self, r: Self) -> Bool { l.rawValue < r.rawValue }
-    public var description: String { switch self { case .igp: "IGP"; case .egp: "EGP"; case .incomplete: "incomplete" } }
-}
-
-/// One AS_PATH segment: AS_SEQUENCE or AS_SET (RFC 4271 §4.3), with 4-octet ASNs.
-public enum ASPathSegment: Hashable, Sendable {
-    case sequence([UInt32])
-    case set([UInt32])
-}
-
-/// The path attributes the speaker keeps for a route. Attributes it does not interpret but must
-/// pass on (optional transitive, RFC 4271 §5) are kept as raw `(flags, code, value)`.
+/// A route's path attributes: BGPWire's `PathAttributes` (ORIGIN, AS_PATH, MED, LOCAL_PREF,
+/// communities, unknown transitive ones...) with the next hop of either family lifted out
+/// (NEXT_HOP for IPv4, the MP_REACH_NLRI next hop for IPv6). `path.nextHop` is unused.
 public struct RouteAttributes: Hashable, Sendable {
-    public var origin: RouteOrigin
-    public var asPath: [ASPathSegment]
+    public var path: PathAttributes
     public var nextHop: IPAddress
-    public var med: UInt32?
-    public var localPref: UInt32?
-    public var communities: [UInt32]
-    public var otherTransitive: [RawAttribute]
 
-    public init(origin: RouteOrigin = .igp, asPath: [ASPathSegment] = [], nextHop: IPAddress, med: UInt32? = nil,
-                localPref: UInt32? = nil, communities: [UInt32] = [], otherTransitive: [RawAttribute] = []) {
-        self.origin = origin; self.asPath = asPath; self.nextHop = nextHop; self.med = med
-        self.localPref = localPref; self.communities = communities; self.otherTransitive = otherTransitive
+    public init(path: PathAttributes = PathAttributes(origin: .igp, asPath: .empty), nextHop: IPAddress) {
+        var p = path
+        p.nextHop = nil
+        self.path = p
+        self.nextHop = nextHop
     }
 
-    /// AS_PATH length for best-path selection: an AS_SET counts as one (RFC 4271 §9.1.2.2).
-    public var asPathLength: Int {
-        asPath.reduce(0) { n, s in switch s { case .sequence(let a): n + a.count; case .set: n + 1 } }
-    }
-
-    /// "65001 65002 {65003 65004}", BIRD's and calicoctl's style.
-    public var asPathText: String {
-        asPath.map { s in
-            switch s {
-            case .sequence(let a): a.map(String.init).joined(separator: " ")
-            case .set(let a): "{" + a.map(String.init).joined(separator: " ") + "}"
-            }
-        }.joined(separator: " ")
-    }
-
-    /// The first AS of the path (the neighbour AS), if any.
-    public var firstAS: UInt32? {
-        if case .sequence(let a)? = asPath.first { return a.first }
-        return nil
-    }
-
-    public func contains(as asn: UInt32) -> Bool {
-        asPath.contains { s in switch s { case .sequence(let a), .set(let a): a.contains(asn) } }
-    }
-}
-
-public struct RawAttribute: Hashable, Sendable {
-    public var flags: UInt8
-    public var code: UInt8
-    public var value: [UInt8]
-    public init(flags: UInt8, code: UInt8, value: [UInt8]) { self.flags = flags; self.code = code; self.value = value }
+    public var asPath: ASPath { path.asPath ?? .empty }
+    /// "65001 65002 {65003}", BIRD's and calicoctl's style.
+    public var asPathText: String { asPath.description }
+    public func contains(as asn: UInt32) -> Bool { asPath.contains(asn) }
 }
 
 /// Where a route came from.
@@ -148,11 +106,12 @@ public struct RouteTable: Sendable {
         case (false, true), (true, true): return false
         case (false, false): break
         }
-        let lpA = a.localPref ?? 100, lpB = b.localPref ?? 100
+        let lpA = a.path.localPref ?? 100, lpB = b.path.localPref ?? 100
         if lpA != lpB { return lpA > lpB }
-        if a.asPathLength != b.asPathLength { return a.asPathLength < b.asPathLength }
-        if a.origin != b.origin { return a.origin < b.origin }
-        if a.firstAS == b.firstAS, (a.med ?? 0) != (b.med ?? 0) { return (a.med ?? 0) < (b.med ?? 0) }
+        if a.asPath.length != b.asPath.length { return a.asPath.length < b.asPath.length }
+        let oA = a.path.origin ?? .incomplete, oB = b.path.origin ?? .incomplete
+        if oA != oB { return oA < oB }
+        if a.asPath.firstAS == b.asPath.firstAS, (a.path.med ?? 0) != (b.path.med ?? 0) { return (a.path.med ?? 0) < (b.path.med ?? 0) }
         if case .peer(_, let ea) = s, case .peer(_, let eb) = t, ea != eb { return ea }
         return s < t
     }
