@@ -1,0 +1,298 @@
+import NetCore
+
+extension UpdateMessage {
+    /// Decodes an UPDATE body (after the header) under RFC 7606. Throws only for session-reset
+    /// errors: field lengths overrunning the message (3/1), NLRI syntax (3/10), MP_REACH/MP_UNREACH
+    /// errors or duplicates (3/9, 3/1), attribute lengths overrunning the attribute section (3/1),
+    /// unrecognized well-known attributes (3/2). Treat-as-withdraw and attribute-discard errors
+    /// land in `errors`.
+    public init(parsing r: inout WireReader, context: DecodeContext) throws(WireError) {
+        r.truncation = Self.malformedList("UPDATE ends before its length fields")
+        let withdrawnLength = Int(try r.u16())
+        var wr = try r.subReader(withdrawnLength, truncation: Self.malformedList(
+            "withdrawn routes length \(withdrawnLength) exceeds the message"))
+        let v4AddPath = context.addPath.contains(.ipv4Unicast)
+        var withdrawn: [NLRI] = []
+        withdrawn.reserveCapacity(withdrawnLength / 4)
+        try NLRI.decodeAll(&wr, family: .v4, addPath: v4AddPath, into: &withdrawn,
+                           error: Self.invalidNetwork("withdrawn routes field is malformed"))
+        let attributeLength = Int(try r.u16())
+        var ar = try r.subReader(attributeLength, truncation: Self.malformedList(
+            "total path attribute length \(attributeLength) exceeds the message"))
+        var nlri: [NLRI] = []
+        nlri.reserveCapacity(r.remaining / 4)
+        try NLRI.decodeAll(&r, family: .v4, addPath: v4AddPath, into: &nlri,
+                           error: Self.invalidNetwork("NLRI field is malformed"))
+        var decoder = AttributeDecoder(context: context)
+        try decoder.decodeAll(&ar)
+        self.init(withdrawn: withdrawn, attributes: decoder.attributes, nlri: nlri, mpReach: decoder.mpReach,
+                  mpUnreach: decoder.mpUnreach, errors: decoder.errors)
+        checkMandatory(seen: decoder.seen)
+    }
+
+    /// RFC 7606 §3 d: a missing well-known mandatory attribute is treat-as-withdraw (3/3 with the
+    /// missing type code as data). Only UPDATEs that announce something need them; NEXT_HOP only
+    /// for the classic NLRI field (RFC 4760 §3).
+    private mutating func checkMandatory(seen: CodeSet) {
+        let announces = !nlri.isEmpty || !(mpReach?.nlri.isEmpty ?? true) || !(mpReach?.unparsedNLRI.isEmpty ?? true)
+        guard announces else { return }
+        var required = [AttributeCode.origin, AttributeCode.asPath]
+        if !nlri.isEmpty { required.append(AttributeCode.nextHop) }
+        for code in required where !seen.contains(code) {
+            errors.append(WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.missingWellKnownAttribute,
+                                    data: [code], action: .treatAsWithdraw, attributeCode: code,
+                                    reason: "\(AttributeSpec.named(code)) is missing"))
+        }
+    }
+
+    static func malformedList(_ reason: String) -> WireError {
+        WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.malformedAttributeList, reason: reason)
+    }
+
+    static func invalidNetwork(_ reason: String) -> WireError {
+        WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.invalidNetworkField, reason: reason)
+    }
+}
+
+/// The attribute section decoder: one pass, table-driven checks, RFC 7606 actions.
+struct AttributeDecoder {
+    let context: DecodeContext
+    var attributes = PathAttributes()
+    var mpReach: MPReach?
+    var mpUnreach: MPUnreach?
+    var errors: [WireError] = []
+    /// Codes seen and not discarded as duplicates.
+    var seen = CodeSet()
+    var as4Path: ASPath?
+    var as4Aggregator: Aggregator?
+
+    init(context: DecodeContext) { self.context = context }
+
+    mutating func decodeAll(_ r: inout WireReader) throws(WireError) {
+        while !r.isAtEnd {
+            let start = r.position
+            // RFC 7606 §4 describes these two framing errors; we reset the session (as BIRD does)
+            // because an MP_REACH/MP_UNREACH may hide in the unparsable rest, and treat-as-withdraw
+            // needs every NLRI located (RFC 7606 §5.3). See docs/bgp-wire.md.
+            r.truncation = UpdateMessage.malformedList("\(r.remaining) bytes left, too few for an attribute header")
+            let flags = try r.u8()
+            let code = try r.u8()
+            let length = flags & AttributeFlags.extendedLength != 0 ? Int(try r.u16()) : Int(try r.u8())
+            var value = try r.subReader(length, truncation: UpdateMessage.malformedList(
+                "\(AttributeSpec.named(code)) length \(length) overruns the path attributes"))
+            let whole = start..<r.position
+            try decodeOne(flags: flags, code: code, value: &value, whole: whole, source: r)
+        }
+        reconcileAS4()
+    }
+
+    private mutating func record(_ e: WireError) throws(WireError) {
+        if e.action == .sessionReset { throw e }
+        errors.append(e)
+    }
+
+    private mutating func decodeOne(flags: UInt8, code: UInt8, value r: inout WireReader, whole: Range<Int>,
+                                    source: WireReader) throws(WireError) {
+        let length = r.remaining
+        func error(_ subcode: UInt8, _ action: ErrorAction, _ reason: String, data: Bool = true) -> WireError {
+            WireError(code: ErrorCode.updateMessage, subcode: subcode, data: data ? source.slice(whole) : [],
+                      action: action, attributeCode: code, reason: reason)
+        }
+        // RFC 7606 §3 g: duplicates — MP ones reset, others keep the first.
+        guard seen.insert(code) else {
+            let mp = code == AttributeCode.mpReachNLRI || code == AttributeCode.mpUnreachNLRI
+            try record(error(UpdateSubcode.malformedAttributeList, mp ? .sessionReset : .attributeDiscard,
+                             "\(AttributeSpec.named(code)) appears more than once", data: false))
+            return
+        }
+        guard let spec = AttributeSpec.table[Int(code)] else {
+            if flags & AttributeFlags.optional == 0 {
+                try record(error(UpdateSubcode.unrecognizedWellKnownAttribute, .sessionReset,
+                                 "well-known attribute \(code) is not recognized"))
+            } else if flags & AttributeFlags.transitive != 0 {
+                attributes.unknown.append(RawAttribute(flags: flags | AttributeFlags.partial, code: code,
+                                                       value: r.rest()))
+            }
+            // Unknown optional non-transitive: quietly dropped (RFC 4271 §9).
+            return
+        }
+        let mask = AttributeFlags.optional | AttributeFlags.transitive
+        guard flags & mask == spec.requiredFlags else {
+            try record(error(UpdateSubcode.attributeFlagsError, spec.action,
+                             "\(spec.name) flags 0x\(String(flags, radix: 16)) conflict with the attribute type"))
+            return
+        }
+        guard spec.length.accepts(length, fourOctetAS: context.fourOctetAS) else {
+            try record(error(UpdateSubcode.attributeLengthError, spec.action, "\(spec.name) length \(length) is invalid"))
+            return
+        }
+        // Values: every read below is within the length just checked, except the variable ones.
+        let malformedOptional = error(UpdateSubcode.optionalAttributeError, spec.action, "\(spec.name) is malformed")
+        r.truncation = malformedOptional
+        switch code {
+        case AttributeCode.origin:
+            let v = try r.u8()
+            guard let o = Origin(rawValue: v) else {
+                try record(error(UpdateSubcode.invalidOriginAttribute, spec.action, "ORIGIN value \(v) is undefined"))
+                return
+            }
+            attributes.origin = o
+        case AttributeCode.asPath:
+            let malformed = error(UpdateSubcode.malformedASPath, spec.action, "AS_PATH is malformed", data: false)
+            do throws(WireError) {
+                attributes.asPath = try ASPath(parsing: &r, asWidth: context.fourOctetAS ? 4 : 2, malformed: malformed)
+            } catch { try record(error) }
+        case AttributeCode.nextHop:
+            let a = IPv4Address(try r.u32())
+            // RFC 4271 §6.3: the NEXT_HOP must be a valid host address (not 0, not class D/E).
+            guard a.value != 0, a.value < 0xE000_0000 else {
+                try record(error(UpdateSubcode.invalidNextHopAttribute, spec.action, "NEXT_HOP \(a) is not a host address"))
+                return
+            }
+            attributes.nextHop = a
+        case AttributeCode.multiExitDisc:
+            attributes.med = try r.u32()
+        case AttributeCode.localPref:
+            attributes.localPref = try r.u32()
+        case AttributeCode.atomicAggregate:
+            attributes.atomicAggregate = true
+        case AttributeCode.aggregator:
+            let asn = context.fourOctetAS ? try r.u32() : UInt32(try r.u16())
+            attributes.aggregator = Aggregator(asn: asn, address: IPv4Address(try r.u32()))
+        case AttributeCode.communities:
+            var list: [Community] = []
+            list.reserveCapacity(length / 4)
+            while !r.isAtEnd { list.append(Community(try r.u32())) }
+            attributes.communities = list
+        case AttributeCode.originatorID:
+            attributes.originatorID = IPv4Address(try r.u32())
+        case AttributeCode.clusterList:
+            var list: [IPv4Address] = []
+            list.reserveCapacity(length / 4)
+            while !r.isAtEnd { list.append(IPv4Address(try r.u32())) }
+            attributes.clusterList = list
+        case AttributeCode.extendedCommunities:
+            var list: [ExtendedCommunity] = []
+            list.reserveCapacity(length / 8)
+            while !r.isAtEnd { list.append(ExtendedCommunity(try r.u64())) }
+            attributes.extendedCommunities = list
+        case AttributeCode.largeCommunities:
+            var list: [LargeCommunity] = []
+            list.reserveCapacity(length / 12)
+            while !r.isAtEnd { list.append(LargeCommunity(try r.u32(), try r.u32(), try r.u32())) }
+            attributes.largeCommunities = list
+        case AttributeCode.as4Path:
+            // RFC 6793 §6: malformed AS4_PATH, or one with confederation segments, is discarded.
+            let malformed = error(UpdateSubcode.malformedASPath, spec.action, "AS4_PATH is malformed", data: false)
+            do throws(WireError) {
+                let p = try ASPath(parsing: &r, asWidth: 4, malformed: malformed)
+                if p.segments.contains(where: \.isConfederation) {
+                    var e = malformed; e.reason = "AS4_PATH carries confederation segments"; throw e
+                }
+                as4Path = p
+            } catch { try record(error) }
+        case AttributeCode.as4Aggregator:
+            as4Aggregator = Aggregator(asn: try r.u32(), address: IPv4Address(try r.u32()))
+        case AttributeCode.mpReachNLRI:
+            mpReach = try decodeMPReach(&r, malformed: malformedOptional)
+        case AttributeCode.mpUnreachNLRI:
+            mpUnreach = try decodeMPUnreach(&r, malformed: malformedOptional)
+        default:
+            preconditionFailure("attribute table has \(spec.name) without a decoder")
+        }
+    }
+
+    private func decodeMPReach(_ r: inout WireReader, malformed: WireError) throws(WireError) -> MPReach {
+        let afi = try r.u16(), safi = try r.u8()
+        let family = AddressFamily(afi: afi, safi: safi)
+        let nhLength = Int(try r.u8())
+        var nh = try r.subReader(nhLength)
+        func bad(_ reason: String) -> WireError { var e = malformed; e.reason = "MP_REACH_NLRI: " + reason; return e }
+        let nextHop: MPNextHop
+        if family.hasPrefixNLRI {
+            switch (afi, nhLength) {
+            case (AddressFamily.afiIPv4, 4):
+                nextHop = .ipv4(IPv4Address(try nh.u32()))
+            case (AddressFamily.afiIPv6, 16), (AddressFamily.afiIPv6, 32),
+                 (AddressFamily.afiIPv4, 16) where context.extendedNextHop.contains(family),
+                 (AddressFamily.afiIPv4, 32) where context.extendedNextHop.contains(family):
+                let g = IPv6Address(high: try nh.u64(), low: try nh.u64())
+                let ll = nhLength == 32 ? IPv6Address(high: try nh.u64(), low: try nh.u64()) : nil
+                nextHop = .ipv6(g, linkLocal: ll)
+            default:
+                throw bad("next hop length \(nhLength) is invalid for \(family)")
+            }
+        } else {
+            nextHop = .raw(nh.rest())
+        }
+        _ = try r.u8()  // Reserved (was the SNPA count, RFC 4760 §3)
+        if family.hasPrefixNLRI, let ip = family.ipFamily {
+            var nlri: [NLRI] = []
+            nlri.reserveCapacity(r.remaining / (ip == .v4 ? 4 : 8))
+            try NLRI.decodeAll(&r, family: ip, addPath: context.addPath.contains(family), into: &nlri,
+                               error: bad("NLRI are malformed"))
+            return MPReach(family: family, nextHop: nextHop, nlri: nlri)
+        }
+        return MPReach(family: family, nextHop: nextHop, nlri: [], unparsedNLRI: r.rest())
+    }
+
+    private func decodeMPUnreach(_ r: inout WireReader, malformed: WireError) throws(WireError) -> MPUnreach {
+        let afi = try r.u16(), safi = try r.u8()
+        let family = AddressFamily(afi: afi, safi: safi)
+        if family.hasPrefixNLRI, let ip = family.ipFamily {
+            var withdrawn: [NLRI] = []
+            withdrawn.reserveCapacity(r.remaining / (ip == .v4 ? 4 : 8))
+            var e = malformed; e.reason = "MP_UNREACH_NLRI: withdrawn routes are malformed"
+            try NLRI.decodeAll(&r, family: ip, addPath: context.addPath.contains(family), into: &withdrawn, error: e)
+            return MPUnreach(family: family, withdrawn: withdrawn)
+        }
+        return MPUnreach(family: family, withdrawn: [], unparsedNLRI: r.rest())
+    }
+
+    /// RFC 6793 §4.2.3: from a 2-octet speaker, merge AS4_AGGREGATOR and AS4_PATH; from a 4-octet
+    /// speaker, ignore them (§4.1).
+    private mutating func reconcileAS4() {
+        guard !context.fourOctetAS else { return }
+        if let agg = attributes.aggregator, agg.asn != ASTrans {
+            // The aggregator is an OLD speaker: AS4_AGGREGATOR and AS4_PATH are stale.
+            return
+        }
+        if let as4 = as4Aggregator, attributes.aggregator != nil { attributes.aggregator = as4 }
+        if let as4Path, let asPath = attributes.asPath {
+            attributes.asPath = ASPath.merge(asPath: asPath, as4Path: as4Path)
+        }
+    }
+}
+
+extension ASPath {
+    /// RFC 6793 §4.2.3: when AS_PATH has at least as many ASes as AS4_PATH, the leading
+    /// (count difference) ASes of AS_PATH, confederation segments included, are prepended to
+    /// AS4_PATH; otherwise AS_PATH stands.
+    static func merge(asPath: ASPath, as4Path: ASPath) -> ASPath {
+        let diff = asPath.length - as4Path.length
+        guard diff >= 0 else { return asPath }
+        var lead: [ASPathSegment] = []
+        var need = diff
+        for s in asPath.segments {
+            if s.isConfederation { lead.append(s); continue }
+            guard need > 0 else { break }
+            switch s.kind {
+            case .set:
+                lead.append(s); need -= 1
+            default:
+                let take = min(need, s.asns.count)
+                lead.append(ASPathSegment(s.kind, Array(s.asns.prefix(take))))
+                need -= take
+            }
+        }
+        var segments = lead
+        for s in as4Path.segments {
+            if let last = segments.last, last.kind == .sequence, s.kind == .sequence, last.asns.count + s.asns.count <= 255 {
+                segments[segments.count - 1].asns += s.asns
+            } else {
+                segments.append(s)
+            }
+        }
+        return ASPath(segments)
+    }
+}
