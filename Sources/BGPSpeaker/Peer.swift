@@ -29,7 +29,8 @@ struct PeerRuntimeStatus: Sendable, Equatable {
 
 /// One BGP connection of a peer: the FSM instance that runs on it, the socket, its timers and
 /// the read buffer. A peer has a primary slot and, during a collision, a second one.
-final class ConnectionSlot {
+/// Confined to the peer's queue.
+final class ConnectionSlot: @unchecked Sendable {
     var fsm: SessionFSM
     var connection: StreamConnection?
     var timers: [TimerKind: QueueTimer] = [:]
@@ -112,15 +113,19 @@ final class Peer: @unchecked Sendable {
         if let s = secondary { handle(.manualStop(subcode: subcode), on: s) }
         handle(.manualStop(subcode: subcode), on: primary)
         guard let done else { return }
-        // Wait (bounded) for the NOTIFICATIONs to flush.
-        var waited = 0
-        func poll() {
-            let open = primary.connection != nil || secondary?.connection != nil
-            if !open || waited >= 20 { done(); return }
-            waited += 1
-            queue.asyncAfter(deadline: .now() + .milliseconds(50)) { poll() }
+        waitForClose(tries: 20, done)
+    }
+
+    /// Calls `done` once no connection is left flushing (bounded: `tries` × 50 ms).
+    private func waitForClose(tries: Int, _ done: @escaping @Sendable () -> Void) {
+        if tries <= 0 || pendingCloses.isEmpty && primary.connection == nil && secondary?.connection == nil {
+            done()
+            return
         }
-        poll()
+        queue.asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in
+            guard let self else { return done() }
+            self.waitForClose(tries: tries - 1, done)
+        }
     }
 
     /// Applies a changed configuration: in place when the FSM says the session can keep running
@@ -324,7 +329,7 @@ final class Peer: @unchecked Sendable {
             }
         } catch {
             logger.debug("connect failed", metadata: ["error": "\(error)"])
-            status.lastError = "Socket: \(error.errno)"
+            status.lastError = "Socket: \((error as? SyscallError)?.errno.description ?? "\(error)")"
             queue.async { [weak self, weak slot] in
                 guard let self, let slot else { return }
                 self.handle(.tcpConnectionFails, on: slot)

@@ -148,7 +148,9 @@ public final class Speaker: @unchecked Sendable {
     private func addPeer(_ pc: PeerConfig) {
         let addr = pc.address
         let p = Peer(config: pc, localAS: config.asNumber, routerID: config.routerID, logger: logger, clock: clock) {
-            [weak self] r in self?.queue.async { self?.handle(r) }
+            [weak self] r in
+            guard let self else { return }
+            self.queue.async { self.handle(r) }
         }
         peers[addr] = p
         peerStatus[addr] = PeerRuntimeStatus(sinceEpoch: WallClock.now())
@@ -206,7 +208,8 @@ public final class Speaker: @unchecked Sendable {
         guard !prefixes.isEmpty else { return }
         var delta: [IPPrefix: Route?] = [:]
         for p in prefixes { delta[p] = .some(rib.best(for: p)) }
-        for p in peers.values { p.queue.async { p.locRibChanged(delta) } }
+        let d = delta
+        for p in peers.values { p.queue.async { p.locRibChanged(d) } }
     }
 
     // MARK: listener
@@ -219,13 +222,18 @@ public final class Speaker: @unchecked Sendable {
         } else {
             addrs = [SocketAddress(.v6(.any), port: port)]
         }
-        for a in addrs {
-            let s: Socket
-            do {
-                s = try Socket.tcp(a.family)
-            } catch where a.family == .v6 && config.listen.address == nil {
-                // No IPv6 in this namespace: listen on IPv4 only.
-                addrs.append(SocketAddress(.v4(.any), port: port))
+        var i = 0
+        while i < addrs.count {
+            let a = addrs[i]
+            i += 1
+            let made = Result { () throws(SyscallError) in try Socket.tcp(a.family) }
+            guard case .success(let s) = made else {
+                if a.family == .v6 && config.listen.address == nil {
+                    // No IPv6 in this namespace: listen on IPv4 only.
+                    addrs.append(SocketAddress(.v4(.any), port: port))
+                    continue
+                }
+                if case .failure(let e) = made { throw ListenError(address: a, error: e) }
                 continue
             }
             do {
@@ -236,7 +244,7 @@ public final class Speaker: @unchecked Sendable {
             } catch {
                 s.close()
                 closeListeners()
-                throw ListenError(address: a, error: error)
+                throw ListenError(address: a, error: error as? SyscallError ?? SyscallError("listen", .invalidArgument))
             }
             let src = DispatchSource.makeReadSource(fileDescriptor: s.descriptor, queue: queue)
             src.setEventHandler { @Sendable [weak self] in self?.acceptAll(s) }

@@ -233,7 +233,7 @@ enum WireBridge {
 }
 
 extension Array {
-    func chunked(_ n: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: n).map { self[$0..<Swift.min($0 + n, count)] }
+    func chunked(_ n: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: n).map { Array(self[$0..<Swift.min($0 + n, count)]) }
     }
 }
