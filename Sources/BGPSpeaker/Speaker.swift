@@ -244,7 +244,7 @@ public final class Speaker: @unchecked Sendable {
             } catch {
                 s.close()
                 closeListeners()
-                throw ListenError(address: a, error: error as? SyscallError ?? SyscallError("listen", .invalidArgument))
+                throw ListenError(address: a, error: error)
             }
             let src = DispatchSource.makeReadSource(fileDescriptor: s.descriptor, queue: queue)
             src.setEventHandler { @Sendable [weak self] in self?.acceptAll(s) }

@@ -35,7 +35,7 @@ public final class StreamConnection: @unchecked Sendable {
     private var outOffset = 0
     private var connecting = false
     private var closeWhenFlushed = false
-    private var pendingCancels = 0
+    private var closer: Closer?
     public private(set) var isClosed = false
 
     /// Bytes received (called on `queue`).
@@ -45,7 +45,11 @@ public final class StreamConnection: @unchecked Sendable {
     /// A non-blocking connect finished: nil on success or the SO_ERROR.
     public var onConnect: ((Errno?) -> Void)?
     /// The descriptor was closed (after `close()`, once both sources are cancelled).
-    public var onClosed: (() -> Void)?
+    public var onClosed: (() -> Void)? {
+        get { closer?.onClosed ?? pendingOnClosed }
+        set { if let closer { closer.onClosed = newValue } else { pendingOnClosed = newValue } }
+    }
+    private var pendingOnClosed: (() -> Void)?
 
     public init(socket: Socket, queue: DispatchQueue) {
         self.socket = socket
@@ -62,22 +66,17 @@ public final class StreamConnection: @unchecked Sendable {
         let w = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
         r.setEventHandler { @Sendable [weak self] in self?.readable() }
         w.setEventHandler { @Sendable [weak self] in self?.writable() }
-        let sock = socket
-        let cancelled: @Sendable () -> Void = { [weak self] in
-            guard let self else { return }
-            self.pendingCancels -= 1
-            if self.pendingCancels == 0 {
-                sock.close()
-                let cb = self.onClosed
-                self.onClosed = nil
-                cb?()
-            }
-        }
+        // The cancel handlers own the close: they hold the socket (not `self`, which may be
+        // gone by then) and close it after the second one ran.
+        let closer = Closer(socket: socket)
+        self.closer = closer
+        let cancelled: @Sendable () -> Void = { closer.sourceCancelled() }
         r.setCancelHandler(handler: cancelled)
         w.setCancelHandler(handler: cancelled)
         readSource = r
         writeSource = w
-        pendingCancels = 2
+        closer.onClosed = pendingOnClosed
+        pendingOnClosed = nil
         self.connecting = connecting
         if connecting {
             resumeWrite()
@@ -113,8 +112,8 @@ public final class StreamConnection: @unchecked Sendable {
         onRead = nil; onConnect = nil
         guard let r = readSource, let w = writeSource else {
             socket.close()
-            let cb = onClosed
-            onClosed = nil
+            let cb = pendingOnClosed
+            pendingOnClosed = nil
             cb?()
             return
         }
@@ -195,6 +194,22 @@ public final class StreamConnection: @unchecked Sendable {
         close()
         onEnd = nil
         cb?(why)
+    }
+}
+
+/// Closes the socket once both sources' cancel handlers ran (on the connection's queue).
+private final class Closer: @unchecked Sendable {
+    let socket: Socket
+    var pending = 2
+    var onClosed: (() -> Void)?
+    init(socket: Socket) { self.socket = socket }
+    func sourceCancelled() {
+        pending -= 1
+        guard pending == 0 else { return }
+        socket.close()
+        let cb = onClosed
+        onClosed = nil
+        cb?()
     }
 }
 
