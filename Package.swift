@@ -76,7 +76,9 @@ let package = Package(
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
-        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
+        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "CtlCore", "Posix", "TestSupport"]),
+        // Privileged: real BIRD 2, FRR and GoBGP in network namespaces against the built twill-bgpd.
+        .testTarget(name: "InteropTests", dependencies: ["BGPSpeaker", "CtlCore", "TestSupport"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
