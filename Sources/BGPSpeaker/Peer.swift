@@ -404,11 +404,14 @@ final class Peer: @unchecked Sendable {
 
     private func received(_ bytes: [UInt8], on slot: ConnectionSlot) {
         slot.buffer += bytes
+        // Handling an event may close this connection (and, later, attach another to the slot):
+        // only consume from the buffer while it still belongs to this connection.
+        let conn = slot.connection
         var offset = 0
         defer {
-            if offset > 0 && slot.connection != nil { slot.buffer.removeFirst(offset) }
+            if offset > 0 && conn != nil && slot.connection === conn { slot.buffer.removeFirst(offset) }
         }
-        while slot.connection != nil {
+        while conn != nil && slot.connection === conn {
             let frame: WireBridge.Frame
             switch WireBridge.nextFrame(slot.buffer, from: offset, context: slot.context) {
             case .needMore: return

@@ -74,13 +74,15 @@ public final class Speaker: @unchecked Sendable {
             p.queue.async { p.stop(subcode: BGPSession.CeaseSubcode.administrativeShutdown) { group.leave() } }
         }
         _ = group.wait(timeout: .now() + .seconds(2))
-        queue.sync {
+        // The control server's handler syncs onto this queue: close it outside, never inside.
+        let ctl: ControlServer? = queue.sync {
             closeListeners()
-            control?.close()
-            control = nil
             peers.removeAll()
             started = false
+            defer { control = nil }
+            return control
         }
+        ctl?.close()
         logger.info("BGP speaker stopped")
     }
 

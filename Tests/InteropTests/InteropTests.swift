@@ -101,15 +101,17 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         #expect(eventually(timeout: 15) { lab.twillRoute("2001:db8:2::/48") != nil }, diag(lab, d))
     }
 
-    /// Twill passive, the peer connects; routes flow both ways.
+    /// Twill passive, the peer connects (MD5 keys on Twill's dual-stack listener, one per peer
+    /// address, the IPv4 one as an IPv4-mapped address); routes flow both ways.
     @Test(arguments: DaemonKind.allCases)
     func twillPassive(kind: DaemonKind) throws {
         guard privileged(kind) else { return }
         let lab = try Lab()
         defer { lab.cleanup() }
         var d = kind.make()
-        try lab.startTwill(lab.config(Lab.twillConfig(passive: true, announce: Self.twillPrefixes)))
-        try d.start(lab: lab, twillAS: "4200000001", passive: false, password: nil)
+        let pw = "passive-\(kind)"
+        try lab.startTwill(lab.config(Lab.twillConfig(passive: true, password: pw, announce: Self.twillPrefixes)))
+        try d.start(lab: lab, twillAS: "4200000001", passive: false, password: pw)
         #expect(eventually(timeout: 30) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) },
                 diag(lab, d))
         #expect(eventually(timeout: 15) {
