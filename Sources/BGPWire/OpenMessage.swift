@@ -15,6 +15,10 @@ public struct OpenMessage: Hashable, Sendable {
     /// Force the RFC 9072 extended optional parameters encoding even when the parameters fit 255
     /// bytes (it is always used when they do not).
     public var extendedParameters: Bool
+    /// Put each capability in its own Capabilities parameter (as FRR, ExaBGP and Cisco do)
+    /// instead of all in one (BIRD, GoBGP). Set by the decoder so foreign OPENs re-encode
+    /// byte for byte.
+    public var oneCapabilityPerParameter: Bool
 
     public struct OptionalParameter: Hashable, Sendable {
         public var type: UInt8
@@ -23,10 +27,12 @@ public struct OpenMessage: Hashable, Sendable {
     }
 
     public init(version: UInt8 = 4, myAS: UInt16, holdTime: UInt16, bgpIdentifier: IPv4Address,
-                capabilities: [Capability], otherParameters: [OptionalParameter] = [], extendedParameters: Bool = false) {
+                capabilities: [Capability], otherParameters: [OptionalParameter] = [], extendedParameters: Bool = false,
+                oneCapabilityPerParameter: Bool = false) {
         self.version = version; self.myAS = myAS; self.holdTime = holdTime; self.bgpIdentifier = bgpIdentifier
         self.capabilities = capabilities; self.otherParameters = otherParameters
         self.extendedParameters = extendedParameters
+        self.oneCapabilityPerParameter = oneCapabilityPerParameter
     }
 
     /// An OPEN for `asn`: My AS is AS_TRANS when `asn` needs 4 octets, and a 4-octet AS
@@ -89,6 +95,7 @@ public struct OpenMessage: Hashable, Sendable {
         extendedParameters = extended
         capabilities = []
         otherParameters = []
+        var capabilityParameters = 0
         while !r.isAtEnd {
             let type = try r.u8()
             let length = extended ? Int(try r.u16()) : Int(try r.u8())
@@ -99,6 +106,7 @@ public struct OpenMessage: Hashable, Sendable {
                 throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.unsupportedOptionalParameter,
                                 reason: "optional parameter type \(type) is not supported")
             }
+            capabilityParameters += 1
             while !value.isAtEnd {
                 let code = try value.u8()
                 let capLength = Int(try value.u8())
@@ -107,13 +115,20 @@ public struct OpenMessage: Hashable, Sendable {
                 capabilities.append(try Capability(code: code, value: &capValue))
             }
         }
+        oneCapabilityPerParameter = capabilities.count > 1 && capabilityParameters == capabilities.count
     }
 
     /// Appends the OPEN body (no header). The RFC 9072 form is used when forced or when the
     /// parameters do not fit the 1-octet lengths.
     public func encodeBody(into w: inout WireWriter) {
         var caps = WireWriter()
-        for c in capabilities { c.encode(into: &caps) }
+        var each: [[UInt8]] = []
+        for c in capabilities {
+            var one = WireWriter()
+            c.encode(into: &one)
+            caps.append(one.bytes)
+            each.append(one.bytes)
+        }
         func parameters(extended: Bool) -> [UInt8] {
             var params = WireWriter()
             func param(_ type: UInt8, _ value: [UInt8]) {
@@ -121,7 +136,11 @@ public struct OpenMessage: Hashable, Sendable {
                 if extended { params.u16(UInt16(truncatingIfNeeded: value.count)) } else { params.u8(UInt8(truncatingIfNeeded: value.count)) }
                 params.append(value)
             }
-            if !capabilities.isEmpty { param(Self.capabilitiesParameter, caps.bytes) }
+            if oneCapabilityPerParameter {
+                for c in each { param(Self.capabilitiesParameter, c) }
+            } else if !capabilities.isEmpty {
+                param(Self.capabilitiesParameter, caps.bytes)
+            }
             for p in otherParameters { param(p.type, p.value) }
             return params.bytes
         }

@@ -35,8 +35,8 @@ public struct MPReach: Hashable, Sendable {
     /// The NLRI bytes of a family this codec does not decode (EVPN, VPN, flowspec...).
     public var unparsedNLRI: [UInt8]
 
-    public init(family: AddressFamily, nextHop: MPNextHop, nlri: [NLRI], unparsedNLRI: [UInt8] = []) {
-        self.family = family; self.nextHop = nextHop; self.nlri = nlri; self.unparsedNLRI = unparsedNLRI
+    public init(family: AddressFamily, nextHop: MPNextHop, nlri: some Collection<NLRI>, unparsedNLRI: [UInt8] = []) {
+        self.family = family; self.nextHop = nextHop; self.nlri = Array(nlri); self.unparsedNLRI = unparsedNLRI
     }
 }
 
@@ -46,8 +46,8 @@ public struct MPUnreach: Hashable, Sendable {
     public var withdrawn: [NLRI]
     public var unparsedNLRI: [UInt8]
 
-    public init(family: AddressFamily, withdrawn: [NLRI], unparsedNLRI: [UInt8] = []) {
-        self.family = family; self.withdrawn = withdrawn; self.unparsedNLRI = unparsedNLRI
+    public init(family: AddressFamily, withdrawn: some Collection<NLRI>, unparsedNLRI: [UInt8] = []) {
+        self.family = family; self.withdrawn = Array(withdrawn); self.unparsedNLRI = unparsedNLRI
     }
 }
 
@@ -67,9 +67,10 @@ public struct UpdateMessage: Hashable, Sendable {
     /// the order found. Empty for a clean or locally built message; not encoded.
     public var errors: [WireError]
 
-    public init(withdrawn: [NLRI] = [], attributes: PathAttributes = PathAttributes(), nlri: [NLRI] = [],
+    public init(withdrawn: some Collection<NLRI> = [NLRI](), attributes: PathAttributes = PathAttributes(),
+                nlri: some Collection<NLRI> = [NLRI](),
                 mpReach: MPReach? = nil, mpUnreach: MPUnreach? = nil, errors: [WireError] = []) {
-        self.withdrawn = withdrawn; self.attributes = attributes; self.nlri = nlri
+        self.withdrawn = Array(withdrawn); self.attributes = attributes; self.nlri = Array(nlri)
         self.mpReach = mpReach; self.mpUnreach = mpUnreach; self.errors = errors
     }
 

@@ -1,0 +1,51 @@
+import BGPWire
+import Testing
+
+@Suite struct FramerTests {
+    let keepalive = BGPMessage.keepaliveBytes
+
+    @Test func needsMoreUntilHeaderAndBodyArrive() throws {
+        let f = MessageFramer()
+        #expect(try f.next(in: []) == .needMore(totalBytes: 19))
+        #expect(try f.next(in: Array(keepalive.prefix(18))) == .needMore(totalBytes: 19))
+        let open = OpenMessage(myAS: 65001, holdTime: 90, bgpIdentifier: v4("10.0.0.1"), capabilities: []).encoded()
+        #expect(try f.next(in: Array(open.prefix(20))) == .needMore(totalBytes: open.count))
+        #expect(try f.next(in: open) == .message(type: .open, length: open.count))
+    }
+
+    @Test func splitsAStreamAndKeepsTheRemainder() throws {
+        let stream = keepalive + keepalive + Array(keepalive.prefix(7))
+        let (ranges, consumed) = try MessageFramer().split(stream)
+        #expect(ranges == [0..<19, 19..<38])
+        #expect(consumed == 38)
+        #expect(try MessageFramer().next(in: stream, from: 38) == .needMore(totalBytes: 19))
+    }
+
+    @Test func headerErrorsCarryTheRFCData() {
+        var bad = keepalive
+        bad[3] = 0
+        #expect(throws: WireError(code: 1, subcode: 1, reason: "")) { try MessageFramer().next(in: bad) }
+        var long = keepalive
+        long[16] = 0x10; long[17] = 0x01
+        #expect(throws: WireError(code: 1, subcode: 2, data: [0x10, 0x01], reason: "")) {
+            try MessageFramer().next(in: long)
+        }
+        var type = keepalive
+        type[18] = 9
+        #expect(throws: WireError(code: 1, subcode: 3, data: [9], reason: "")) { try MessageFramer().next(in: type) }
+    }
+
+    @Test func extendedMessagesRaiseTheLimitExceptForOpenAndKeepalive() throws {
+        var update = [UInt8](repeating: 0xff, count: 16) + [0x13, 0x88, 2]  // 5000
+        update += [UInt8](repeating: 0, count: 5000 - 19)
+        #expect(throws: WireError(code: 1, subcode: 2, data: [0x13, 0x88], reason: "")) {
+            try MessageFramer().next(in: update)
+        }
+        #expect(try MessageFramer(extendedMessages: true).next(in: update) == .message(type: .update, length: 5000))
+        var open = update
+        open[18] = 1
+        #expect(throws: WireError(code: 1, subcode: 2, data: [0x13, 0x88], reason: "")) {
+            try MessageFramer(extendedMessages: true).next(in: open)
+        }
+    }
+}
