@@ -16,7 +16,8 @@
 //   RFC 6608  FSM error subcodes      RFC 6793  4-octet AS, AS_TRANS consistency
 //   RFC 2918 / RFC 7313  Route refresh / enhanced route refresh (negotiation and message flow)
 //   RFC 7911  ADD-PATH per-family negotiation                RFC 8654  Extended messages (negotiation)
-// Not here: RFC 9687 send hold timer, BFD (RFC 9384 subcode is defined), LLGR, BGP roles (RFC 9234).
+//   RFC 9687  Send hold timer (Established)
+// Not here: BFD (RFC 9384 subcode is defined), LLGR, BGP roles (RFC 9234).
 //
 // Design notes, the transition table and how the shell drives two instances per peer:
 // docs/bgp-fsm.md.

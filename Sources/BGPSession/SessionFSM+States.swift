@@ -102,6 +102,18 @@ extension SessionFSM {
             fsmError(event, now, &out)
         case .keepaliveReceived:
             restartHoldTimer(now, &out)
+        case .sendProgress:
+            lastSendProgress = now
+        case .sendHoldTimerExpires:
+            // Lazy timer: progress only records the time; re-arm for the rest if there was some.
+            if let limit = sendHoldLimit {
+                let since = now.duration(since: lastSendProgress ?? establishedAt ?? now)
+                if since < limit {
+                    startTimer(.sendHold, limit - since, now, &out)
+                } else {
+                    goIdle(now, &out, send: .sendHoldTimerExpired, reason: .sendHoldTimerExpired)
+                }
+            }
         case .updateReceived(let update):
             restartHoldTimer(now, &out)
             if let family = update.endOfRIB {
@@ -142,7 +154,7 @@ extension SessionFSM {
     private mutating func beforeOpenCommon(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
         case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive,
-             .requestRouteRefresh, .initialAdvertisementDone:
+             .requestRouteRefresh, .initialAdvertisementDone, .sendProgress:
             break
         case .manualStop(let subcode, let message):
             manualStop(subcode: subcode, message: message, now, &out)
@@ -170,7 +182,7 @@ extension SessionFSM {
     private mutating func afterOpenCommon(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
         case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive,
-             .requestRouteRefresh, .initialAdvertisementDone:
+             .requestRouteRefresh, .initialAdvertisementDone, .sendProgress:
             break
         case .tcpConnectionAcked, .tcpConnectionConfirmed:
             break  // a second connection: the shell runs it in its own instance (§6.8)
@@ -211,9 +223,17 @@ extension SessionFSM {
 
     private mutating func enterEstablished(_ now: Instant, _ out: inout [Action]) {
         establishedAt = now
+        lastSendProgress = now
         guard let s = negotiated else { return }
         endOfRIB = Dictionary(uniqueKeysWithValues: s.families.map { ($0, EndOfRIBStatus()) })
+        if let limit = sendHoldLimit { startTimer(.sendHold, limit, now, &out) }
         setState(.established, &out)
         out.append(.sessionEstablished(s))
+    }
+
+    /// RFC 9687 SendHoldTime: max(configured, 2 × hold); none when the hold time is 0.
+    private var sendHoldLimit: Duration? {
+        guard let floor = config.sendHoldTime, let s = negotiated, s.holdTime > 0 else { return nil }
+        return max(floor, .seconds(2 * Int64(s.holdTime)))
     }
 }

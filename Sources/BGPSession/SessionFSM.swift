@@ -52,6 +52,8 @@ public struct SessionFSM: Sendable {
     var transport: Transport = .none
     /// The current run waits for the peer (passive start or passive peer).
     var passiveRun = false
+    /// Last time the shell reported that a write made progress (RFC 9687).
+    var lastSendProgress: Instant?
 
     enum Transport { case none, connecting, open }
 
@@ -255,6 +257,7 @@ public struct SessionFSM: Sendable {
         establishedAt = nil
         connectionDirection = nil
         endOfRIB = [:]
+        lastSendProgress = nil
         if restart && isAdministrativelyUp && !isSecondary {
             startTimer(.idleHold, idleHoldTime(afterFailures: max(consecutiveFailures, 1)), now, &out)
         }
@@ -297,6 +300,7 @@ extension Event {
         case .keepaliveTimerExpires: .keepalive
         case .delayOpenTimerExpires: .delayOpen
         case .idleHoldTimerExpires: .idleHold
+        case .sendHoldTimerExpires: .sendHold
         default: nil
         }
     }
@@ -315,6 +319,8 @@ extension Event {
         case .keepaliveTimerExpires: "KeepaliveTimer_Expires"
         case .delayOpenTimerExpires: "DelayOpenTimer_Expires"
         case .idleHoldTimerExpires: "IdleHoldTimer_Expires"
+        case .sendHoldTimerExpires: "SendHoldTimer_Expires"
+        case .sendProgress: "SendProgress"
         case .tcpConnectionAcked: "Tcp_CR_Acked"
         case .tcpConnectionConfirmed: "TcpConnectionConfirmed"
         case .tcpConnectionFails: "TcpConnectionFails"

@@ -182,3 +182,59 @@ import Testing
         #expect(h.fsm.negotiated?.holdTime == 30)
     }
 }
+
+/// RFC 9687 send hold timer: the peer stops reading, our writes make no progress.
+@Suite struct SendHoldTimerTests {
+    @Test func progressKeepsTheSessionUp() {
+        var h = Harness()
+        h.establish()
+        #expect(h.fsm.deadline(of: .sendHold) == h.now + .seconds(480))
+        // The peer keeps sending keepalives (it is alive) and our writes keep making progress.
+        for _ in 0..<40 {
+            h.advance(.seconds(30))
+            h.send(.keepaliveReceived)
+            #expect(h.send(.sendProgress).isEmpty, "progress only records the time")
+        }
+        #expect(h.state == .established)
+    }
+
+    @Test func noProgressDropsTheSession() {
+        var h = Harness()
+        h.establish()
+        for _ in 0..<3 {
+            h.advance(.seconds(30))
+            h.send(.keepaliveReceived)
+        }
+        h.send(.sendProgress)  // the last write that moved data, at 90 s
+        var fired: [Action] = []
+        for _ in 0..<20 {  // the peer still sends keepalives, but reads nothing
+            fired += h.advance(.seconds(30))
+            if h.state == .idle { break }
+            h.send(.keepaliveReceived)
+        }
+        // At 480 s the lazy timer re-arms for the 90 s of progress, and fires at 570 s.
+        #expect(fired.contains(.startTimer(.sendHold, .seconds(90))))
+        #expect(fired.notifications == [.sendHoldTimerExpired])
+        #expect(fired.sessionDown == .sendHoldTimerExpired)
+        #expect(h.state == .idle)
+        #expect(h.fsm.lastDownReason == .sendHoldTimerExpired)
+        #expect(h.now == Instant(milliseconds: 1_000_000) + .seconds(570))
+    }
+
+    @Test func limitIsTwiceTheHoldTimeWhenLarger() {
+        var h = Harness(Fx.config(holdTime: 300))
+        h.establish(Fx.peerOpen(hold: 300))
+        #expect(h.fsm.deadline(of: .sendHold) == h.now + .seconds(600))
+    }
+
+    @Test func disabledWithHoldTimeZeroOrByConfig() {
+        var h = Harness()
+        h.establish(Fx.peerOpen(hold: 0))
+        #expect(h.fsm.deadline(of: .sendHold) == nil)
+        var c = Fx.config()
+        c.sendHoldTime = nil
+        var h2 = Harness(c)
+        h2.establish()
+        #expect(h2.fsm.deadline(of: .sendHold) == nil)
+    }
+}

@@ -9,7 +9,7 @@ import Testing
         let a = h.send(.manualStop(message: "node drained"))
         let cease = NotificationMessage(code: 6, subcode: 2, data: [12] + Array("node drained".utf8))
         #expect(a == [.sendNotification(cease), .closeConnection, .stopTimer(.hold), .stopTimer(.keepalive),
-                      .sessionDown(.administrativeStop(cease)), .stateChanged(from: .established, to: .idle)])
+                      .stopTimer(.sendHold), .sessionDown(.administrativeStop(cease)), .stateChanged(from: .established, to: .idle)])
         #expect(cease.shutdownCommunication == "node drained")
         #expect(!h.fsm.isAdministrativelyUp)
         #expect(h.advance(.seconds(3600)).isEmpty, "no automatic restart after ManualStop")

@@ -143,7 +143,7 @@ import Testing
         let n = NotificationMessage(code: 3, subcode: 11)
         let a = h.send(.updateMessageError(n))
         #expect(a == [.sendNotification(n), .closeConnection, .stopTimer(.hold), .stopTimer(.keepalive),
-                      .sessionDown(.notificationSent(n)), .startTimer(.idleHold, .seconds(5)),
+                      .stopTimer(.sendHold), .sessionDown(.notificationSent(n)), .startTimer(.idleHold, .seconds(5)),
                       .stateChanged(from: .established, to: .idle)])
     }
 
