@@ -38,6 +38,11 @@ public struct NegotiatedSession: Hashable, Sendable {
 
     /// Largest message allowed on this session (RFC 8654; 4096 otherwise).
     public var maxMessageLength: Int { extendedMessage ? 65535 : 4096 }
+
+    /// Families whose received NLRI carry a Path Identifier (the decode context's ADD-PATH set).
+    public var addPathReceiveFamilies: Set<AddressFamily> { Set(addPath.filter { $0.value.contains(.receive) }.keys) }
+    /// Families whose NLRI we send with a Path Identifier (the encode context's ADD-PATH set).
+    public var addPathSendFamilies: Set<AddressFamily> { Set(addPath.filter { $0.value.contains(.send) }.keys) }
 }
 
 /// Checks a received OPEN against our configuration (RFC 4271 §6.2, RFC 6286, RFC 6793,

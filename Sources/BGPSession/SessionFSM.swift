@@ -77,7 +77,7 @@ public struct SessionFSM: Sendable {
     /// Otherwise the shell rejects it (admin down) or gives it to `makeIncomingSession`.
     public var canAdoptIncomingConnection: Bool {
         switch state {
-        case .idle: isAdministrativelyUp
+        case .idle: isAdministrativelyUp && !isSecondary
         case .connect, .active: transport != .open
         case .openSent, .openConfirm, .established: false
         }

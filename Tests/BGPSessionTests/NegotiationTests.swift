@@ -43,6 +43,8 @@ import Testing
         let s = try OpenNegotiation.negotiate(o, config: c).get()
         // v4: we send (they receive); we would receive but they do not send. v6: both send: nothing.
         #expect(s.addPath == [.ipv4Unicast: .send])
+        #expect(s.addPathSendFamilies == [.ipv4Unicast])
+        #expect(s.addPathReceiveFamilies.isEmpty)
     }
 
     @Test func capabilitiesNeedBothSides() throws {
