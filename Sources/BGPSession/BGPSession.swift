@@ -10,7 +10,7 @@
 // RFCs implemented (session layer):
 //   RFC 4271  BGP-4: FSM (§8), OPEN checks (§6.2), hold/keepalive (§4.2, §4.4, §10), collisions (§6.8)
 //   RFC 4486  Cease subcodes          RFC 9003  Shutdown communication (Cease 6/2, 6/4 data)
-//   RFC 4724  Graceful restart facts and End-of-RIB          RFC 8538  GR N bit (negotiated only)
+//   RFC 4724  Graceful restart (helper decisions) and End-of-RIB   RFC 8538  GR N bit, Hard Reset
 //   RFC 4760  Multiprotocol families (no MP capability = IPv4 unicast)
 //   RFC 5492  Capabilities (2/7 when no family is common)    RFC 6286  BGP Identifier rules
 //   RFC 6608  FSM error subcodes      RFC 6793  4-octet AS, AS_TRANS consistency

@@ -153,7 +153,12 @@ public enum Action: Hashable, Sendable {
     case stopTimer(TimerKind)
     /// Established: build the codec's decode/encode context from this; start advertising.
     case sessionEstablished(NegotiatedSession)
-    /// Left Established: drop (or, with GR, mark stale) the peer's routes; stop advertising.
+    /// Graceful restart helper (RFC 4724 §4.2, RFC 8538): the session is about to go down but
+    /// the peer's routes of these families stay, marked stale, for at most `restartTime`.
+    /// Always immediately followed by `.sessionDown`.
+    case retainStaleRoutes(families: Set<AddressFamily>, restartTime: Duration)
+    /// Left Established: withdraw the peer's routes (except those a preceding
+    /// `retainStaleRoutes` kept as stale); stop advertising.
     case sessionDown(SessionDownReason)
     /// Give the UPDATE of this event to the RIB.
     case deliverUpdate

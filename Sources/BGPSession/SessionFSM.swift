@@ -248,6 +248,9 @@ public struct SessionFSM: Sendable {
         transport = .none
         for kind in TimerKind.allCases { stopTimer(kind, &out) }
         if state == .established {
+            if let gr = negotiated?.gracefulRestart, let families = gr.staleFamilies(after: reason) {
+                out.append(.retainStaleRoutes(families: families, restartTime: .seconds(Int64(gr.restartTime))))
+            }
             out.append(.sessionDown(reason))
             if let since = establishedAt, now.duration(since: since) >= config.stableTime { consecutiveFailures = 0 }
         }
