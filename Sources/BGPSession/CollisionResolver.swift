@@ -38,18 +38,16 @@ public enum CollisionResolver {
         let relevant: Set<SessionState> = [.openSent, .openConfirm, .established]
         guard relevant.contains(a.state), relevant.contains(b.state) else { return .undecided }
 
-        // One is Established.
-        if a.state == .established || b.state == .established {
+        // Exactly one is Established (both cannot be: the shell establishes one at a time).
+        if (a.state == .established) != (b.state == .established) {
             let (est, other) = a.state == .established ? (a, b) : (b, a)
-            if other.state == .established { break_tie: do {} }
-            else if est.gracefulRestartNegotiated {
+            if est.gracefulRestartNegotiated {
                 // RFC 4724 §4.2: a new OPEN from a GR peer while the old session is still up
                 // means the peer restarted: the old connection goes, its routes become stale.
                 return other.peerRouterID != nil ? .close(est.direction) : .undecided
-            } else {
-                // RFC 4271 §6.8: a collision with an Established connection closes the new one.
-                return .close(other.direction)
             }
+            // RFC 4271 §6.8: a collision with an Established connection closes the new one.
+            return .close(other.direction)
         }
 
         guard let remoteID = a.peerRouterID ?? b.peerRouterID else { return .undecided }

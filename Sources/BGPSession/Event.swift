@@ -17,6 +17,8 @@ public enum TimerKind: String, Hashable, Sendable, CaseIterable, CustomStringCon
     case keepalive = "KeepaliveTimer"
     case delayOpen = "DelayOpenTimer"
     case idleHold = "IdleHoldTimer"
+    /// RFC 9687 SendHoldTimer (Established only).
+    case sendHold = "SendHoldTimer"
     public var description: String { rawValue }
 
     /// The event the shell delivers when this timer fires.
@@ -27,6 +29,7 @@ public enum TimerKind: String, Hashable, Sendable, CaseIterable, CustomStringCon
         case .keepalive: .keepaliveTimerExpires
         case .delayOpen: .delayOpenTimerExpires
         case .idleHold: .idleHoldTimerExpires
+        case .sendHold: .sendHoldTimerExpires
         }
     }
 }
@@ -59,6 +62,11 @@ public enum Event: Hashable, Sendable {
     case delayOpenTimerExpires
     /// Event 13: IdleHoldTimer_Expires (automatic restart after the backoff).
     case idleHoldTimerExpires
+    /// RFC 9687 Event 29: SendHoldTimer_Expires.
+    case sendHoldTimerExpires
+    /// Local: the shell wrote bytes to the socket (RFC 9687: sending makes progress). Cheap:
+    /// no actions, it only records the time; report it after every write that moved data.
+    case sendProgress
     /// Event 16: Tcp_CR_Acked: our outgoing connection is up.
     case tcpConnectionAcked
     /// Event 17: TcpConnectionConfirmed: an incoming connection from the peer was accepted.
@@ -107,6 +115,8 @@ public enum SessionDownReason: Hashable, Sendable, CustomStringConvertible {
     case connectionFailed
     /// This connection lost collision resolution (Cease 6/7 sent).
     case collisionResolution
+    /// RFC 9687: nothing could be written to the peer for the send hold time (8/0 attempted).
+    case sendHoldTimerExpired
     /// An event the state does not expect before any OPEN was sent (no NOTIFICATION possible).
     case unexpectedEvent(String)
 
@@ -115,6 +125,7 @@ public enum SessionDownReason: Hashable, Sendable, CustomStringConvertible {
         case .administrativeStop(let n): "administrative stop (sent \(n))"
         case .automaticStop(let n): "automatic stop (sent \(n))"
         case .holdTimerExpired: "hold timer expired"
+        case .sendHoldTimerExpired: "send hold timer expired"
         case .notificationSent(let n): "sent NOTIFICATION \(n)"
         case .notificationReceived(let n): "received NOTIFICATION \(n)"
         case .connectionFailed: "TCP connection failed"
@@ -142,7 +153,12 @@ public enum Action: Hashable, Sendable {
     case stopTimer(TimerKind)
     /// Established: build the codec's decode/encode context from this; start advertising.
     case sessionEstablished(NegotiatedSession)
-    /// Left Established: drop (or, with GR, mark stale) the peer's routes; stop advertising.
+    /// Graceful restart helper (RFC 4724 §4.2, RFC 8538): the session is about to go down but
+    /// the peer's routes of these families stay, marked stale, for at most `restartTime`.
+    /// Always immediately followed by `.sessionDown`.
+    case retainStaleRoutes(families: Set<AddressFamily>, restartTime: Duration)
+    /// Left Established: withdraw the peer's routes (except those a preceding
+    /// `retainStaleRoutes` kept as stale); stop advertising.
     case sessionDown(SessionDownReason)
     /// Give the UPDATE of this event to the RIB.
     case deliverUpdate

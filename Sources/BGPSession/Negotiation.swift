@@ -12,6 +12,25 @@ public struct PeerGracefulRestart: Hashable, Sendable {
     public var forwardingPreserved: [AddressFamily: Bool]
 }
 
+extension PeerGracefulRestart {
+    /// The families whose routes a GR helper keeps as stale when the session ends this way
+    /// (RFC 4724 §4.2): on a TCP failure, hold or send hold expiry, or a reconnect of the peer
+    /// (collision); after a NOTIFICATION only with the N bit negotiated and unless it is a
+    /// Cease Hard Reset (RFC 8538 §3). Never after our ManualStop, nor with restart time 0.
+    /// nil: flush everything.
+    public func staleFamilies(after reason: SessionDownReason) -> Set<AddressFamily>? {
+        guard restartTime > 0, !forwardingPreserved.isEmpty else { return nil }
+        let retain: Bool = switch reason {
+        case .connectionFailed, .holdTimerExpired, .sendHoldTimerExpired, .collisionResolution: true
+        case .notificationSent(let n), .notificationReceived(let n), .automaticStop(let n):
+            notification && !(n.code == NotificationCode.cease && n.subcode == CeaseSubcode.hardReset)
+        case .administrativeStop, .unexpectedEvent: false
+        }
+        return retain ? Set(forwardingPreserved.keys) : nil
+    }
+
+}
+
 /// The result of the OPEN exchange: what both sides agreed on. BGPWire's decode/encode context
 /// is built from it (4-octet AS, ADD-PATH per family, extended messages).
 public struct NegotiatedSession: Hashable, Sendable {
@@ -38,6 +57,20 @@ public struct NegotiatedSession: Hashable, Sendable {
 
     /// Largest message allowed on this session (RFC 8654; 4096 otherwise).
     public var maxMessageLength: Int { extendedMessage ? 65535 : 4096 }
+
+    /// After the peer restarted, this new session is up: the retained (stale) families to flush
+    /// now, because the new OPEN has no GR capability, no longer lists the family, or says its
+    /// forwarding state was not preserved (RFC 4724 §4.2). The others wait for the peer's
+    /// End-of-RIB (`endOfRIBReceived`), then their remaining stale routes go.
+    public func staleFamiliesToFlush(retained: Set<AddressFamily>) -> Set<AddressFamily> {
+        guard let gr = gracefulRestart else { return retained }
+        return retained.filter { gr.forwardingPreserved[$0] != true }
+    }
+
+    /// Families whose received NLRI carry a Path Identifier (the decode context's ADD-PATH set).
+    public var addPathReceiveFamilies: Set<AddressFamily> { Set(addPath.filter { $0.value.contains(.receive) }.keys) }
+    /// Families whose NLRI we send with a Path Identifier (the encode context's ADD-PATH set).
+    public var addPathSendFamilies: Set<AddressFamily> { Set(addPath.filter { $0.value.contains(.send) }.keys) }
 }
 
 /// Checks a received OPEN against our configuration (RFC 4271 §6.2, RFC 6286, RFC 6793,

@@ -7,6 +7,8 @@ public enum NotificationCode {
     public static let finiteStateMachineError: UInt8 = 5
     public static let cease: UInt8 = 6
     public static let routeRefreshMessageError: UInt8 = 7
+    /// RFC 9687.
+    public static let sendHoldTimerExpired: UInt8 = 8
 
     /// A readable name for logs: "Hold Timer Expired", "Cease: Administrative Shutdown"…
     public static func name(code: UInt8, subcode: UInt8) -> String {
@@ -32,6 +34,7 @@ public enum NotificationCode {
             4: "Administrative Reset", 5: "Connection Rejected", 6: "Other Configuration Change",
             7: "Connection Collision Resolution", 8: "Out of Resources", 9: "Hard Reset", 10: "BFD Down"])
         case routeRefreshMessageError: return "ROUTE-REFRESH Message Error" + sub([1: "Invalid Message Length"])
+        case sendHoldTimerExpired: return "Send Hold Timer Expired"
         default: return "Unknown Error Code"
         }
     }
@@ -97,6 +100,9 @@ public enum RouteRefreshErrorSubcode {
 }
 
 extension NotificationMessage {
+    /// 8/0 Send Hold Timer Expired (RFC 9687).
+    public static let sendHoldTimerExpired = NotificationMessage(code: NotificationCode.sendHoldTimerExpired, subcode: 0)
+
     /// 4/0 Hold Timer Expired.
     public static let holdTimerExpired = NotificationMessage(code: NotificationCode.holdTimerExpired, subcode: 0)
 

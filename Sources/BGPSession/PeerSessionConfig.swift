@@ -61,6 +61,9 @@ public struct PeerSessionConfig: Hashable, Sendable {
     /// First IdleHoldTime after a failure; doubles per consecutive failure up to `maxIdleHoldTime`.
     public var idleHoldTime: Duration
     public var maxIdleHoldTime: Duration
+    /// RFC 9687 SendHoldTime floor: the session is dropped when nothing could be written to the
+    /// peer for max(this, 2 × negotiated hold time). nil disables the send hold timer.
+    public var sendHoldTime: Duration?
     /// A session that stayed Established this long resets the backoff when it goes down.
     public var stableTime: Duration
 
@@ -79,7 +82,8 @@ public struct PeerSessionConfig: Hashable, Sendable {
                 passive: Bool = false, holdTime: UInt16 = 90, keepaliveTime: UInt16? = nil,
                 openHoldTime: Duration = .seconds(240), connectRetryTime: Duration = .seconds(30),
                 delayOpenTime: Duration? = nil, idleHoldTime: Duration = .seconds(5),
-                maxIdleHoldTime: Duration = .seconds(120), stableTime: Duration = .seconds(60),
+                maxIdleHoldTime: Duration = .seconds(120), sendHoldTime: Duration? = .seconds(480),
+                stableTime: Duration = .seconds(60),
                 families: Set<AddressFamily> = [.ipv4Unicast], routeRefresh: Bool = true,
                 enhancedRouteRefresh: Bool = true, extendedMessage: Bool = false,
                 gracefulRestart: LocalGracefulRestart? = LocalGracefulRestart(),
@@ -99,6 +103,7 @@ public struct PeerSessionConfig: Hashable, Sendable {
         self.delayOpenTime = delayOpenTime
         self.idleHoldTime = idleHoldTime
         self.maxIdleHoldTime = maxIdleHoldTime
+        self.sendHoldTime = sendHoldTime
         self.stableTime = stableTime
         self.families = families
         self.routeRefresh = routeRefresh

@@ -34,23 +34,11 @@ extension SessionFSM {
 
     mutating func connect(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
-        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive:
-            break
-        case .manualStop(let subcode, let message):
-            manualStop(subcode: subcode, message: message, now, &out)
-        case .automaticStop(let n):
-            goIdle(now, &out, reason: .automaticStop(n))
         case .connectRetryTimerExpires:
             // The connect hangs: abort it and try again.
             closeTransport(&out)
             startTimer(.connectRetry, config.connectRetryTime, now, &out)
             beginConnect(&out)
-        case .delayOpenTimerExpires:
-            sendOpen(now, &out)
-        case .tcpConnectionAcked:
-            connectionUp(.outbound, now, &out)
-        case .tcpConnectionConfirmed:
-            connectionUp(.inbound, now, &out)
         case .tcpConnectionFails:
             if deadline(of: .delayOpen) != nil {
                 stopTimer(.delayOpen, &out)
@@ -60,64 +48,26 @@ extension SessionFSM {
             } else {
                 goIdle(now, &out, reason: .connectionFailed)
             }
-        case .openReceived(let open) where deadline(of: .delayOpen) != nil:
-            receiveOpen(open, sendOurOpen: true, now, &out)
-        case .headerError(let n), .openMessageError(let n):
-            goIdle(now, &out, send: n, reason: .notificationSent(n))
-        case .notificationReceived(let n):
-            goIdle(now, &out, reason: .notificationReceived(n), countsAsFailure: !n.isVersionError)
-        case .requestRouteRefresh, .initialAdvertisementDone:
-            break
         default:
-            fsmError(event, now, &out)
+            beforeOpenCommon(event, now, &out)
         }
     }
 
     mutating func active(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
-        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive:
-            break
-        case .manualStop(let subcode, let message):
-            manualStop(subcode: subcode, message: message, now, &out)
-        case .automaticStop(let n):
-            goIdle(now, &out, reason: .automaticStop(n))
         case .connectRetryTimerExpires:
             startTimer(.connectRetry, config.connectRetryTime, now, &out)
             beginConnect(&out)
             setState(.connect, &out)
-        case .delayOpenTimerExpires:
-            sendOpen(now, &out)
-        case .tcpConnectionAcked:
-            connectionUp(.outbound, now, &out)
-        case .tcpConnectionConfirmed:
-            connectionUp(.inbound, now, &out)
         case .tcpConnectionFails:
             goIdle(now, &out, reason: .connectionFailed)
-        case .openReceived(let open) where deadline(of: .delayOpen) != nil:
-            receiveOpen(open, sendOurOpen: true, now, &out)
-        case .headerError(let n), .openMessageError(let n):
-            goIdle(now, &out, send: n, reason: .notificationSent(n))
-        case .notificationReceived(let n):
-            goIdle(now, &out, reason: .notificationReceived(n), countsAsFailure: !n.isVersionError)
-        case .requestRouteRefresh, .initialAdvertisementDone:
-            break
         default:
-            fsmError(event, now, &out)
+            beforeOpenCommon(event, now, &out)
         }
     }
 
     mutating func openSent(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
-        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive:
-            break
-        case .tcpConnectionAcked, .tcpConnectionConfirmed:
-            break  // a second connection: the shell runs it in its own instance (§6.8)
-        case .manualStop(let subcode, let message):
-            manualStop(subcode: subcode, message: message, now, &out)
-        case .automaticStop(let n):
-            goIdle(now, &out, send: n, reason: .automaticStop(n))
-        case .holdTimerExpires:
-            goIdle(now, &out, send: .holdTimerExpired, reason: .holdTimerExpired)
         case .tcpConnectionFails:
             if isSecondary {
                 goIdle(now, &out, reason: .connectionFailed)
@@ -130,69 +80,40 @@ extension SessionFSM {
             }
         case .openReceived(let open):
             receiveOpen(open, sendOurOpen: false, now, &out)
-        case .headerError(let n), .openMessageError(let n):
-            goIdle(now, &out, send: n, reason: .notificationSent(n))
-        case .openCollisionDump:
-            collisionDump(now, &out)
-        case .notificationReceived(let n):
-            goIdle(now, &out, reason: .notificationReceived(n), countsAsFailure: !n.isVersionError)
-        case .requestRouteRefresh, .initialAdvertisementDone:
-            break
         default:
-            fsmError(event, now, &out)
+            afterOpenCommon(event, now, &out)
         }
     }
 
     mutating func openConfirm(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
-        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive:
-            break
-        case .tcpConnectionAcked, .tcpConnectionConfirmed:
-            break
-        case .manualStop(let subcode, let message):
-            manualStop(subcode: subcode, message: message, now, &out)
-        case .automaticStop(let n):
-            goIdle(now, &out, send: n, reason: .automaticStop(n))
-        case .holdTimerExpires:
-            goIdle(now, &out, send: .holdTimerExpired, reason: .holdTimerExpired)
-        case .keepaliveTimerExpires:
-            sendKeepaliveAndRearm(now, &out)
-        case .tcpConnectionFails:
-            goIdle(now, &out, reason: .connectionFailed)
         case .keepaliveReceived:
             restartHoldTimer(now, &out)
             enterEstablished(now, &out)
-        case .headerError(let n), .openMessageError(let n):
-            goIdle(now, &out, send: n, reason: .notificationSent(n))
-        case .openCollisionDump:
-            collisionDump(now, &out)
-        case .notificationReceived(let n):
-            goIdle(now, &out, reason: .notificationReceived(n), countsAsFailure: !n.isVersionError)
-        case .requestRouteRefresh, .initialAdvertisementDone:
-            break
         default:
-            fsmError(event, now, &out)
+            afterOpenCommon(event, now, &out)
         }
     }
 
     mutating func established(_ event: Event, _ now: Instant, _ out: inout [Action]) {
         switch event {
-        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive:
-            break
-        case .tcpConnectionAcked, .tcpConnectionConfirmed:
-            break
-        case .manualStop(let subcode, let message):
-            manualStop(subcode: subcode, message: message, now, &out)
-        case .automaticStop(let n):
-            goIdle(now, &out, send: n, reason: .automaticStop(n))
-        case .holdTimerExpires:
-            goIdle(now, &out, send: .holdTimerExpired, reason: .holdTimerExpired)
-        case .keepaliveTimerExpires:
-            sendKeepaliveAndRearm(now, &out)
-        case .tcpConnectionFails:
-            goIdle(now, &out, reason: .connectionFailed)
+        case .openReceived, .openMessageError:
+            // RFC 4271 §8.2.2 Established: events 19-22 are FSM errors (an OPEN on a live session).
+            fsmError(event, now, &out)
         case .keepaliveReceived:
             restartHoldTimer(now, &out)
+        case .sendProgress:
+            lastSendProgress = now
+        case .sendHoldTimerExpires:
+            // Lazy timer: progress only records the time; re-arm for the rest if there was some.
+            if let limit = sendHoldLimit {
+                let since = now.duration(since: lastSendProgress ?? establishedAt ?? now)
+                if since < limit {
+                    startTimer(.sendHold, limit - since, now, &out)
+                } else {
+                    goIdle(now, &out, send: .sendHoldTimerExpired, reason: .sendHoldTimerExpired)
+                }
+            }
         case .updateReceived(let update):
             restartHoldTimer(now, &out)
             if let family = update.endOfRIB {
@@ -204,7 +125,7 @@ extension SessionFSM {
             } else {
                 out.append(.deliverUpdate)
             }
-        case .updateMessageError(let n), .routeRefreshMessageError(let n), .headerError(let n):
+        case .updateMessageError(let n), .routeRefreshMessageError(let n):
             goIdle(now, &out, send: n, reason: .notificationSent(n))
         case .routeRefreshReceived(let rr):
             // Ignored unless we advertised the capability and the family was negotiated
@@ -223,13 +144,65 @@ extension SessionFSM {
                 endOfRIB[family]?.sent = true
                 out.append(.sendEndOfRIB(family))
             }
+        default:
+            afterOpenCommon(event, now, &out)
+        }
+    }
+
+    /// Rows shared by Connect and Active (no OPEN sent yet, so never a NOTIFICATION for an
+    /// unexpected event).
+    private mutating func beforeOpenCommon(_ event: Event, _ now: Instant, _ out: inout [Action]) {
+        switch event {
+        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive,
+             .requestRouteRefresh, .initialAdvertisementDone, .sendProgress:
+            break
+        case .manualStop(let subcode, let message):
+            manualStop(subcode: subcode, message: message, now, &out)
+        case .automaticStop(let n):
+            goIdle(now, &out, reason: .automaticStop(n))
+        case .delayOpenTimerExpires:
+            sendOpen(now, &out)
+        case .tcpConnectionAcked:
+            connectionUp(.outbound, now, &out)
+        case .tcpConnectionConfirmed:
+            connectionUp(.inbound, now, &out)
+        case .openReceived(let open) where deadline(of: .delayOpen) != nil:
+            receiveOpen(open, sendOurOpen: true, now, &out)
+        case .headerError(let n), .openMessageError(let n):
+            goIdle(now, &out, send: n, reason: .notificationSent(n))
+        case .notificationReceived(let n):
+            goIdle(now, &out, reason: .notificationReceived(n), countsAsFailure: !n.isVersionError)
+        default:
+            fsmError(event, now, &out)
+        }
+    }
+
+    /// Rows shared by OpenSent, OpenConfirm and Established; anything else is an FSM error
+    /// (5/1, 5/2, 5/3).
+    private mutating func afterOpenCommon(_ event: Event, _ now: Instant, _ out: inout [Action]) {
+        switch event {
+        case .manualStart, .automaticStart, .manualStartPassive, .automaticStartPassive,
+             .requestRouteRefresh, .initialAdvertisementDone, .sendProgress:
+            break
+        case .tcpConnectionAcked, .tcpConnectionConfirmed:
+            break  // a second connection: the shell runs it in its own instance (§6.8)
+        case .manualStop(let subcode, let message):
+            manualStop(subcode: subcode, message: message, now, &out)
+        case .automaticStop(let n):
+            goIdle(now, &out, send: n, reason: .automaticStop(n))
+        case .holdTimerExpires:
+            goIdle(now, &out, send: .holdTimerExpired, reason: .holdTimerExpired)
+        case .keepaliveTimerExpires:
+            sendKeepaliveAndRearm(now, &out)  // armed only from OpenConfirm on
+        case .tcpConnectionFails:
+            goIdle(now, &out, reason: .connectionFailed)  // OpenSent handles it itself
+        case .headerError(let n), .openMessageError(let n):
+            goIdle(now, &out, send: n, reason: .notificationSent(n))
         case .openCollisionDump:
             collisionDump(now, &out)
         case .notificationReceived(let n):
-            goIdle(now, &out, reason: .notificationReceived(n))
+            goIdle(now, &out, reason: .notificationReceived(n), countsAsFailure: !n.isVersionError)
         default:
-            // BGPOpen, BGPOpenMsgErr and stray timers (RFC 4271 §8.2.2 Established: events
-            // 9, 12-13, 20-22 are FSM errors).
             fsmError(event, now, &out)
         }
     }
@@ -250,9 +223,17 @@ extension SessionFSM {
 
     private mutating func enterEstablished(_ now: Instant, _ out: inout [Action]) {
         establishedAt = now
+        lastSendProgress = now
         guard let s = negotiated else { return }
         endOfRIB = Dictionary(uniqueKeysWithValues: s.families.map { ($0, EndOfRIBStatus()) })
+        if let limit = sendHoldLimit { startTimer(.sendHold, limit, now, &out) }
         setState(.established, &out)
         out.append(.sessionEstablished(s))
+    }
+
+    /// RFC 9687 SendHoldTime: max(configured, 2 × hold); none when the hold time is 0.
+    private var sendHoldLimit: Duration? {
+        guard let floor = config.sendHoldTime, let s = negotiated, s.holdTime > 0 else { return nil }
+        return max(floor, .seconds(2 * Int64(s.holdTime)))
     }
 }

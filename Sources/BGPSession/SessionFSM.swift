@@ -52,6 +52,8 @@ public struct SessionFSM: Sendable {
     var transport: Transport = .none
     /// The current run waits for the peer (passive start or passive peer).
     var passiveRun = false
+    /// Last time the shell reported that a write made progress (RFC 9687).
+    var lastSendProgress: Instant?
 
     enum Transport { case none, connecting, open }
 
@@ -75,7 +77,7 @@ public struct SessionFSM: Sendable {
     /// Otherwise the shell rejects it (admin down) or gives it to `makeIncomingSession`.
     public var canAdoptIncomingConnection: Bool {
         switch state {
-        case .idle: isAdministrativelyUp
+        case .idle: isAdministrativelyUp && !isSecondary
         case .connect, .active: transport != .open
         case .openSent, .openConfirm, .established: false
         }
@@ -246,6 +248,9 @@ public struct SessionFSM: Sendable {
         transport = .none
         for kind in TimerKind.allCases { stopTimer(kind, &out) }
         if state == .established {
+            if let gr = negotiated?.gracefulRestart, let families = gr.staleFamilies(after: reason) {
+                out.append(.retainStaleRoutes(families: families, restartTime: .seconds(Int64(gr.restartTime))))
+            }
             out.append(.sessionDown(reason))
             if let since = establishedAt, now.duration(since: since) >= config.stableTime { consecutiveFailures = 0 }
         }
@@ -255,6 +260,7 @@ public struct SessionFSM: Sendable {
         establishedAt = nil
         connectionDirection = nil
         endOfRIB = [:]
+        lastSendProgress = nil
         if restart && isAdministrativelyUp && !isSecondary {
             startTimer(.idleHold, idleHoldTime(afterFailures: max(consecutiveFailures, 1)), now, &out)
         }
@@ -297,6 +303,7 @@ extension Event {
         case .keepaliveTimerExpires: .keepalive
         case .delayOpenTimerExpires: .delayOpen
         case .idleHoldTimerExpires: .idleHold
+        case .sendHoldTimerExpires: .sendHold
         default: nil
         }
     }
@@ -315,6 +322,8 @@ extension Event {
         case .keepaliveTimerExpires: "KeepaliveTimer_Expires"
         case .delayOpenTimerExpires: "DelayOpenTimer_Expires"
         case .idleHoldTimerExpires: "IdleHoldTimer_Expires"
+        case .sendHoldTimerExpires: "SendHoldTimer_Expires"
+        case .sendProgress: "SendProgress"
         case .tcpConnectionAcked: "Tcp_CR_Acked"
         case .tcpConnectionConfirmed: "TcpConnectionConfirmed"
         case .tcpConnectionFails: "TcpConnectionFails"

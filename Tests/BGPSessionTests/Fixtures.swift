@@ -34,9 +34,32 @@ struct Harness {
 
     init(_ config: PeerSessionConfig = Fx.config()) { fsm = SessionFSM(config: config) }
 
+    /// The timers the fake shell is running, kept only from the actions (a strict fake:
+    /// it must always agree with the FSM's own bookkeeping).
+    var running: Set<TimerKind> = []
+
     @discardableResult
     mutating func send(_ e: Event) -> [Action] {
+        if let k = e.timerKind, let due = fsm.deadline(of: k), now.milliseconds >= due.milliseconds - SessionFSM.timerSlack {
+            running.remove(k)  // it fired
+        }
         let a = fsm.handle(e, now: now)
+        for action in a {
+            switch action {
+            case .startTimer(let k, let d):
+                #expect(d > .zero, "timer \(k) started with \(d)")
+                running.insert(k)
+            case .stopTimer(let k):
+                #expect(running.contains(k), "stopTimer(\(k)) for a timer that is not running")
+                running.remove(k)
+            default: break
+            }
+        }
+        #expect(running == Set(TimerKind.allCases.filter { fsm.deadline(of: $0) != nil }),
+                "shell timers and FSM deadlines disagree after \(e.rfcName)")
+        if case .stateChanged(_, let to)? = a.last(where: { if case .stateChanged = $0 { true } else { false } }) {
+            #expect(to == fsm.state)
+        }
         log += a
         return a
     }

@@ -20,8 +20,8 @@ import Testing
         ])
         let negotiated = try #require(h.fsm.negotiated)
         #expect(h.send(.keepaliveReceived) == [
-            .startTimer(.hold, .seconds(90)), .stateChanged(from: .openConfirm, to: .established),
-            .sessionEstablished(negotiated),
+            .startTimer(.hold, .seconds(90)), .startTimer(.sendHold, .seconds(480)),
+            .stateChanged(from: .openConfirm, to: .established), .sessionEstablished(negotiated),
         ])
         #expect(negotiated.peerAS == Fx.peerAS)
         #expect(negotiated.peerRouterID == Fx.peerID)
@@ -82,7 +82,7 @@ import Testing
         let tail = Array(actions.drop(while: { $0 != .sendNotification(.holdTimerExpired) }))
         #expect(tail == [
             .sendNotification(NotificationMessage(code: 4, subcode: 0)), .closeConnection,
-            .stopTimer(.keepalive), .sessionDown(.holdTimerExpired), .startTimer(.idleHold, .seconds(5)),
+            .stopTimer(.keepalive), .stopTimer(.sendHold), .sessionDown(.holdTimerExpired), .startTimer(.idleHold, .seconds(5)),
             .stateChanged(from: .established, to: .idle),
         ])
         #expect(h.state == .idle)
