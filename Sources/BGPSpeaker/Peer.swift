@@ -238,6 +238,10 @@ final class Peer: @unchecked Sendable {
             slot.timers[kind]?.cancel()
         case .sessionEstablished(let neg):
             established(neg, on: slot)
+        case .retainStaleRoutes(let families, _):
+            // Graceful restart is not advertised (PeerSessionConfig.gracefulRestart = nil), so the
+            // FSM never asks; should it, the routes are withdrawn by the following sessionDown.
+            logger.debug("graceful restart not supported: withdrawing instead of retaining", metadata: ["bgp.families": "\(families)"])
         case .sessionDown(let reason):
             sessionDown(reason, on: slot)
         case .deliverUpdate:
@@ -257,8 +261,6 @@ final class Peer: @unchecked Sendable {
                 if to == .established { status.lastError = nil }
                 publishStatus()
             }
-        @unknown default:
-            logger.debug("unhandled FSM action \(action)")
         }
     }
 
@@ -360,6 +362,12 @@ final class Peer: @unchecked Sendable {
             self.logger.debug("connection ended", metadata: ["reason": "\(why)"])
             if slot === self.primary, slot.fsm.state != .established { self.status.lastError = "Socket: \(why)" }
             self.handle(.tcpConnectionFails, on: slot)
+        }
+        conn.onWriteProgress = { [weak self, weak slot] in
+            guard let self, let slot, slot.connection === conn, slot.fsm.state == .established else { return }
+            // Runs inside a send, i.e. while actions are being performed: no nested perform.
+            let more = slot.fsm.handle(.sendProgress, now: self.clock())
+            if !more.isEmpty { self.queue.async { self.perform(more, on: slot) } }
         }
         conn.onConnect = { [weak self, weak slot] err in
             guard let self, let slot else { return }

@@ -42,6 +42,8 @@ public final class StreamConnection: @unchecked Sendable {
     public var onRead: (([UInt8]) -> Void)?
     /// The connection ended (called once, on `queue`); not called after a local `close()`.
     public var onEnd: ((ConnectionEnd) -> Void)?
+    /// A write moved data to the socket (RFC 9687 send-hold progress); called once per flush.
+    public var onWriteProgress: (() -> Void)?
     /// A non-blocking connect finished: nil on success or the SO_ERROR.
     public var onConnect: ((Errno?) -> Void)?
     /// The descriptor was closed (after `close()`, once both sources are cancelled).
@@ -109,7 +111,7 @@ public final class StreamConnection: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !isClosed else { return }
         isClosed = true
-        onRead = nil; onConnect = nil
+        onRead = nil; onConnect = nil; onWriteProgress = nil
         guard let r = readSource, let w = writeSource else {
             socket.close()
             let cb = pendingOnClosed
@@ -154,10 +156,14 @@ public final class StreamConnection: @unchecked Sendable {
     }
 
     private func flush() {
+        var moved = false
+        defer { if moved, !isClosed { onWriteProgress?() } }
         while !isClosed && queuedBytes > 0 {
             do {
                 switch try socket.send(outQueue, from: outOffset) {
-                case .processed(let n): outOffset += n
+                case .processed(let n):
+                    outOffset += n
+                    moved = moved || n > 0
                 case .wouldBlock:
                     resumeWrite()
                     return
