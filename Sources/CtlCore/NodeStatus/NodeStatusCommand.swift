@@ -114,31 +114,27 @@ enum NodeStatusClient {
 /// Pure printers (tested with golden output).
 public enum NodeStatusPrinter {
     public static func statusTable(_ peers: [NodePeerStatus]) -> String {
-        var out = "BGP speaker is running.\n\n"
-        for (title, v6) in [("IPv4", false), ("IPv6", true)] {
-            let rows = peers.filter { $0.peerAddress.contains(":") == v6 }
-                .map { [$0.peerAddress, $0.peerType, $0.state, $0.since, $0.info] }
-            out += "\(title) BGP status\n"
-            if rows.isEmpty {
-                out += "No \(title) peers found.\n\n"
-            } else {
-                out += BoxTable(headers: ["Peer address", "Peer type", "State", "Since", "Info"], rows: rows).render() + "\n"
-            }
+        "BGP speaker is running.\n\n" + perFamily(peers, address: \.peerAddress, title: "BGP status", empty: "peers",
+                                                  headers: ["Peer address", "Peer type", "State", "Since", "Info"]) {
+            [$0.peerAddress, $0.peerType, $0.state, $0.since, $0.info]
         }
-        return out
     }
 
     public static func routesTable(_ routes: [NodeRouteStatus]) -> String {
+        perFamily(routes, address: \.prefix, title: "routes", empty: "routes",
+                  headers: ["Prefix", "Next hop", "AS path", "Peer", "Best"]) {
+            [$0.prefix, $0.nextHop, $0.asPath, $0.peer, $0.best ? "*" : ""]
+        }
+    }
+
+    /// One titled table per family ("IPv4 <title>", "IPv6 <title>"), or "No IPvN <empty> found.".
+    static func perFamily<T>(_ items: [T], address: KeyPath<T, String>, title: String, empty: String,
+                             headers: [String], row: (T) -> [String]) -> String {
         var out = ""
-        for (title, v6) in [("IPv4", false), ("IPv6", true)] {
-            let rows = routes.filter { $0.prefix.contains(":") == v6 }
-                .map { [$0.prefix, $0.nextHop, $0.asPath, $0.peer, $0.best ? "*" : ""] }
-            out += "\(title) routes\n"
-            if rows.isEmpty {
-                out += "No \(title) routes found.\n\n"
-            } else {
-                out += BoxTable(headers: ["Prefix", "Next hop", "AS path", "Peer", "Best"], rows: rows).render() + "\n"
-            }
+        for (family, v6) in [("IPv4", false), ("IPv6", true)] {
+            let rows = items.filter { $0[keyPath: address].contains(":") == v6 }.map(row)
+            out += "\(family) \(title)\n"
+            out += rows.isEmpty ? "No \(family) \(empty) found.\n\n" : BoxTable(headers: headers, rows: rows).render() + "\n"
         }
         return out
     }
