@@ -99,26 +99,20 @@ public final class Socket: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// `getsockname(2)`.
-    public func localAddress() throws(SyscallError) -> SocketAddress {
-        var st = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let fd = fd()
-        try sys_checked("getsockname") {
-            withUnsafeMutablePointer(to: &st) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        }
-        guard let a = SocketAddress(storage: st) else { throw SyscallError("getsockname", .addressFamilyNotSupported) }
-        return a
-    }
+    public func localAddress() throws(SyscallError) -> SocketAddress { try address("getsockname", getsockname) }
 
     /// `getpeername(2)`.
-    public func remoteAddress() throws(SyscallError) -> SocketAddress {
+    public func remoteAddress() throws(SyscallError) -> SocketAddress { try address("getpeername", getpeername) }
+
+    private func address(_ name: String, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
+        throws(SyscallError) -> SocketAddress {
         var st = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = fd()
-        try sys_checked("getpeername") {
-            withUnsafeMutablePointer(to: &st) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) } }
+        try sys_checked(name) {
+            withUnsafeMutablePointer(to: &st) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &len) } }
         }
-        guard let a = SocketAddress(storage: st) else { throw SyscallError("getpeername", .addressFamilyNotSupported) }
+        guard let a = SocketAddress(storage: st) else { throw SyscallError(name, .addressFamilyNotSupported) }
         return a
     }
 
