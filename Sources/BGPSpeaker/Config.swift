@@ -178,6 +178,9 @@ extension SpeakerConfig {
                 if let nh, nh.family != prefix.family {
                     throw ConfigError("\(path).nextHop", "\(nh) is not in the prefix's family (\(prefix.family))")
                 }
+                if announce.contains(where: { $0.prefix == prefix }) {
+                    throw ConfigError("\(path).prefix", "\(prefix) is announced twice")
+                }
                 announce.append(Announcement(prefix: prefix, nextHop: nh))
             }
         }

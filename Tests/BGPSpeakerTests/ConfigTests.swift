@@ -99,6 +99,8 @@ import Testing
          "announce[0].nextHop: fd00::1 is not in the prefix's family"),
         ("routerID: 1.1.1.1\nasNumber: 65000\nlisten: {port: 0}", "listen.port: must be a port 1-65535"),
         ("- 1\n- 2", "(top level): must be a mapping"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\nannounce: [{prefix: 10.0.0.0/24}, {prefix: 10.0.0.0/24}]",
+         "announce[1].prefix: 10.0.0.0/24 is announced twice"),
     ])
     func rejectsWithFieldAndReason(yaml: String, expected: String) {
         do {

@@ -99,6 +99,41 @@ import TestSupport
         #expect(p.b.peerStatuses().first?.peerType == "iBGP")
     }
 
+    /// Both sides active and listening: after A's reset both dial at once, so connections may
+    /// collide; whatever happens, exactly one session per side ends up Established (RFC 4271
+    /// §6.8) and carries the routes.
+    @Test func bothActiveCollisionLeavesOneSession() throws {
+        let dir = try TempDir("twill-spk")
+        defer { dir.cleanup() }
+        func speaker(_ me: String, _ asn: UInt32, _ other: String, _ otherAS: UInt32, port: UInt16, announce: String) -> Speaker {
+            let peer = PeerConfig(name: other, address: IPAddress(other)!, port: port, asNumber: ASNumber(otherAS),
+                                  passive: port == 179, holdTime: .init(seconds: 9), sourceAddress: IPAddress(me)!,
+                                  importPolicy: .all, exportPolicy: .all)
+            return Speaker(config: SpeakerConfig(routerID: IPv4Address(IPAddress(me)!.bytes.last!, 0, 0, 1), asNumber: ASNumber(asn),
+                                                 listen: ListenConfig(address: IPAddress(me)!, port: 0), peers: [peer],
+                                                 announce: [Announcement(prefix: IPPrefix(announce)!)]),
+                           logger: Self.logger)
+        }
+        // Ports are known only after binding: start A passive, then B active towards A, then
+        // make A active towards B too.
+        let a = speaker("127.0.0.1", 65001, "127.0.0.2", 65002, port: 179, announce: "10.1.0.0/24")
+        try a.start()
+        defer { a.stop() }
+        let aPort = try #require(a.listeningAddresses().first?.port)
+        let b = speaker("127.0.0.2", 65002, "127.0.0.1", 65001, port: aPort, announce: "10.2.0.0/24")
+        try b.start()
+        defer { b.stop() }
+        let bPort = try #require(b.listeningAddresses().first?.port)
+        var cfg = a.config
+        cfg.peers[0].port = bPort
+        cfg.peers[0].passive = false
+        try a.reload(cfg)
+        #expect(eventually(timeout: 20) {
+            Self.up(a) && Self.up(b) && Self.best(a, "10.2.0.0/24") != nil && Self.best(b, "10.1.0.0/24") != nil
+        })
+        #expect(a.peerStatuses().count == 1 && b.peerStatuses().count == 1)
+    }
+
     @Test func md5MatchEstablishes() throws {
         guard Privileged.check("TCP MD5 on loopback") else { return }
         let p = try Self.pair(passwords: ("same-key", "same-key"), aAnnounce: [Announcement(prefix: IPPrefix("10.1.0.0/24")!)],
