@@ -12,8 +12,6 @@ enum PeerReport: Sendable {
     case routes(IPAddress, ebgp: Bool, [IPPrefix: RouteAttributes?])
     /// The session left Established: every route from it is gone.
     case down(IPAddress)
-    /// The session is Established: send it the full export.
-    case up(IPAddress)
     case status(IPAddress, PeerRuntimeStatus)
 }
 
@@ -38,14 +36,11 @@ final class ConnectionSlot: @unchecked Sendable {
     var context = WireContext()
     /// The UPDATE of the event being handled (the FSM answers `.deliverUpdate`).
     var pendingUpdate: ParsedUpdate?
-    /// Forces the close if a NOTIFICATION cannot be flushed (frozen peer).
-    var closeDeadline = QueueTimer()
     init(fsm: SessionFSM) { self.fsm = fsm }
 
     func cancelTimers() {
         for t in timers.values { t.cancel() }
         timers.removeAll()
-        closeDeadline.cancel()
     }
 }
 
@@ -118,7 +113,8 @@ final class Peer: @unchecked Sendable {
 
     /// Calls `done` once no connection is left flushing (bounded: `tries` × 50 ms).
     private func waitForClose(tries: Int, _ done: @escaping @Sendable () -> Void) {
-        if tries <= 0 || pendingCloses.isEmpty && primary.connection == nil && secondary?.connection == nil {
+        closing.removeAll { $0.value?.isClosing != true }
+        if tries <= 0 || closing.isEmpty && primary.connection == nil && secondary?.connection == nil {
             done()
             return
         }
@@ -143,7 +139,7 @@ final class Peer: @unchecked Sendable {
         switch outcome {
         case .inPlace:
             logger.info("peer reconfigured in place")
-            if primary.fsm.state == .established { refreshExport(all: true) }
+            if primary.fsm.state == .established { refreshExport() }
         case .resetSession(let why):
             logger.info("peer settings changed: resetting session", metadata: ["reason": "\(why)"])
             if let s = secondary {
@@ -165,8 +161,9 @@ final class Peer: @unchecked Sendable {
     }
 
     func setLocRib(_ all: [IPPrefix: Route]) {
+        dispatchPrecondition(condition: .onQueue(queue))
         locRib = all
-        if primary.fsm.state == .established { refreshExport(all: true) }
+        if primary.fsm.state == .established { refreshExport() }
     }
 
     /// An incoming TCP connection from this peer's address.
@@ -250,7 +247,7 @@ final class Peer: @unchecked Sendable {
         case .endOfRIBReceived(let af):
             logger.debug("End-of-RIB received", metadata: ["bgp.family": "\(af)"])
         case .routeRefreshRequested(let rr):
-            if rr.subtype == RouteRefreshMessage.request { refreshExport(all: true, family: rr.family) }
+            if rr.subtype == RouteRefreshMessage.request { refreshExport(family: rr.family) }
         case .stateChanged(let from, let to):
             var l = logger
             l[metadataKey: "bgp.state"] = "\(to)"
@@ -392,17 +389,12 @@ final class Peer: @unchecked Sendable {
         guard let c = slot.connection else { return }
         slot.connection = nil
         c.onEnd = nil
-        if c.queuedBytes == 0 {
-            c.close()
-        } else {
-            c.closeAfterFlush()
-            // A frozen peer never drains: force the close after a second.
-            slot.closeDeadline.schedule(on: queue, afterMilliseconds: 1000) { [weak c] in c?.close() }
-            pendingCloses.append(c)
-            c.onClosed = { [weak self, weak c] in self?.pendingCloses.removeAll { $0 === c } }
-        }
+        c.closeAfterFlush()
+        if c.isClosing { closing.append(Weak(c)) }
     }
-    private var pendingCloses: [StreamConnection] = []
+
+    /// Connections still flushing a final NOTIFICATION (they keep themselves alive, ≤ 1 s).
+    private var closing: [Weak<StreamConnection>] = []
 
     private func send(_ bytes: [UInt8], on slot: ConnectionSlot) {
         slot.connection?.send(bytes)
@@ -457,10 +449,9 @@ final class Peer: @unchecked Sendable {
             "bgp.peerAS": "\(neg.peerAS)", "bgp.hold": "\(neg.holdTime)",
             "bgp.families": "\(neg.families.sorted().map(\.description))",
         ])
-        report(.up(config.address))
         adjRibOut.removeAll()
         // The initial advertisement; the FSM answers with End-of-RIB per family.
-        refreshExport(all: true)
+        refreshExport()
         for af in neg.families.sorted() { handle(.initialAdvertisementDone(af), on: slot) }
     }
 
@@ -499,7 +490,7 @@ final class Peer: @unchecked Sendable {
     }
 
     /// Recomputes the export for every prefix (or one family's) and sends the difference.
-    private func refreshExport(all: Bool, family: BGPSession.AddressFamily? = nil) {
+    private func refreshExport(family: BGPSession.AddressFamily? = nil) {
         var prefixes = Set(locRib.keys).union(adjRibOut.keys)
         if let family { prefixes = prefixes.filter { ($0.family == .v4) == (family == .ipv4Unicast) } }
         if family != nil {
@@ -530,4 +521,9 @@ final class Peer: @unchecked Sendable {
     private func publishStatus() {
         report(.status(config.address, status))
     }
+}
+
+struct Weak<T: AnyObject> {
+    weak var value: T?
+    init(_ v: T) { value = v }
 }

@@ -190,8 +190,6 @@ public final class Speaker: @unchecked Sendable {
             publish(changed)
         case .down(let addr):
             routesFromPeerGone(addr)
-        case .up:
-            break
         case .status(let addr, let s):
             if peers[addr] != nil { peerStatus[addr] = s }
         }

@@ -98,13 +98,23 @@ public final class StreamConnection: @unchecked Sendable {
 
     public var queuedBytes: Int { outQueue.count - outOffset }
 
-    /// Sends what is queued, then closes (used after a NOTIFICATION). Closes at once when empty.
-    public func closeAfterFlush() {
+    /// Sends what is queued, then closes (used after a NOTIFICATION). Closes at once when
+    /// empty, and after `timeoutMilliseconds` at the latest (a peer that stopped reading never
+    /// drains). Until then the connection keeps itself alive, so the owner may drop it.
+    public func closeAfterFlush(timeoutMilliseconds: Int64 = 1000) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !isClosed else { return }
         closeWhenFlushed = true
-        if queuedBytes == 0 || connecting { close() } else { flush() }
+        if queuedBytes == 0 || connecting { close(); return }
+        keepAlive = self
+        flushDeadline.schedule(on: queue, afterMilliseconds: timeoutMilliseconds) { [weak self] in self?.close() }
+        flush()
     }
+
+    /// True while a `closeAfterFlush` is still sending.
+    public var isClosing: Bool { closeWhenFlushed && !isClosed }
+    private var keepAlive: StreamConnection?
+    private let flushDeadline = QueueTimer()
 
     /// Cancels both sources; the descriptor is closed once both cancel handlers ran.
     public func close() {
@@ -112,6 +122,8 @@ public final class StreamConnection: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         onRead = nil; onConnect = nil; onWriteProgress = nil
+        flushDeadline.cancel()
+        defer { keepAlive = nil }
         guard let r = readSource, let w = writeSource else {
             socket.close()
             let cb = pendingOnClosed

@@ -85,6 +85,8 @@ final class Lab: @unchecked Sendable {
     }
 
     func startTwill(_ yaml: String) throws {
+        let bin = BuiltProducts.path("twill-bgpd")
+        guard FileManager.default.isExecutableFile(atPath: bin) else { throw LabError("\(bin) is missing: run swift build first") }
         try writeTwillConfig(yaml)
         twill = try spawn(in: twNS, [BuiltProducts.path("twill-bgpd"), "-c", twillConfigPath, "--log-level", "debug"],
                           log: "twill.log")
@@ -160,4 +162,9 @@ protocol PeerDaemon {
     func route(lab: Lab, _ prefix: String) -> PeerRoute?
     /// Withdraws the peer's own 192.0.2.0/24.
     func withdrawOwnIPv4(lab: Lab)
+}
+
+struct LabError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
 }
