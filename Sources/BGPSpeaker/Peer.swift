@@ -139,7 +139,7 @@ final class Peer: @unchecked Sendable {
         switch outcome {
         case .inPlace:
             logger.info("peer reconfigured in place")
-            if primary.fsm.state == .established { refreshExport() }
+            if established != nil { refreshExport() }
         case .resetSession(let why):
             logger.info("peer settings changed: resetting session", metadata: ["reason": "\(why)"])
             if let s = secondary {
@@ -156,14 +156,14 @@ final class Peer: @unchecked Sendable {
     func locRibChanged(_ changes: [IPPrefix: Route?]) {
         dispatchPrecondition(condition: .onQueue(queue))
         for (p, r) in changes { locRib[p] = r }
-        guard primary.fsm.state == .established else { return }
+        guard established != nil else { return }
         sendExportDelta(Set(changes.keys))
     }
 
     func setLocRib(_ all: [IPPrefix: Route]) {
         dispatchPrecondition(condition: .onQueue(queue))
         locRib = all
-        if primary.fsm.state == .established { refreshExport() }
+        if established != nil { refreshExport() }
     }
 
     /// An incoming TCP connection from this peer's address.
@@ -484,6 +484,14 @@ final class Peer: @unchecked Sendable {
         publishStatus()
     }
 
+    /// The slot whose session is Established (normally the primary; a second connection can get
+    /// there just before collision resolution promotes it).
+    private var established: ConnectionSlot? {
+        if primary.fsm.state == .established { return primary }
+        if let s = secondary, s.fsm.state == .established { return s }
+        return nil
+    }
+
     private func target() -> ExportTarget? {
         guard let la = localAddress else { return nil }
         return ExportTarget(peer: config, localAS: localAS, localAddress: la)
@@ -501,7 +509,7 @@ final class Peer: @unchecked Sendable {
     }
 
     private func sendExportDelta(_ prefixes: Set<IPPrefix>) {
-        guard let t = target(), primary.connection != nil else { return }
+        guard let t = target(), let slot = established, slot.connection != nil else { return }
         var announce: [IPPrefix: RouteAttributes] = [:]
         var withdraw: [IPPrefix] = []
         for p in prefixes {
@@ -511,8 +519,8 @@ final class Peer: @unchecked Sendable {
             if let want { announce[p] = want; adjRibOut[p] = want } else if had != nil { withdraw.append(p); adjRibOut[p] = nil }
         }
         if announce.isEmpty && withdraw.isEmpty { return }
-        for msg in WireBridge.encodeUpdates(announce: announce, withdraw: withdraw, context: primary.context) {
-            send(msg, on: primary)
+        for msg in WireBridge.encodeUpdates(announce: announce, withdraw: withdraw, context: slot.context) {
+            send(msg, on: slot)
         }
         status.prefixesSent = adjRibOut.count
         publishStatus()
