@@ -6,6 +6,8 @@ struct BirdPeer: PeerDaemon {
     let name = "bird"
     private(set) var process: Process?
     private var ctl = ""
+    /// RFC 5082 on BIRD's side (`ttl security on`).
+    var ttlSecurity = false
 
     mutating func start(lab: Lab, twillAS: String, passive: Bool, password: String?) throws {
         ctl = lab.dir.file("bird.ctl")
@@ -17,7 +19,7 @@ struct BirdPeer: PeerDaemon {
         protocol static s6 { ipv6; route 2001:db8:2::/48 blackhole; }
         template bgp tw {
           hold time 3; keepalive time 1; connect retry time 1; connect delay time 1; error wait time 1, 2;
-          passive \(passive ? "on" : "off"); \(pw)
+          passive \(passive ? "on" : "off"); \(pw) \(ttlSecurity ? "ttl security on;" : "")
         }
         protocol bgp tw4 from tw { local 10.213.0.2 as 65002; neighbor 10.213.0.1 as \(twillAS); ipv4 { import all; export all; }; }
         protocol bgp tw6 from tw { local fd00:213::2 as 65002; neighbor fd00:213::1 as \(twillAS); ipv6 { import all; export all; }; }

@@ -137,4 +137,23 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         #expect(!cameUp, diag(lab, d))
         #expect(!lab.twillPeers().isEmpty, "twill-bgpd is not answering on its control socket")
     }
+
+    /// RFC 5082 GTSM against BIRD's `ttl security on`: both send TTL 255 and require 255, the
+    /// sessions come up. With GTSM only on Twill's side BIRD sends TTL 1 (eBGP direct), Twill's
+    /// IP_MINTTL/IPV6_MINHOPCOUNT drops it, and nothing comes up.
+    @Test(arguments: [true, false])
+    func gtsmWithBird(birdGTSM: Bool) throws {
+        guard privileged(.bird) else { return }
+        let lab = try Lab()
+        defer { lab.cleanup() }
+        var d = BirdPeer()
+        d.ttlSecurity = birdGTSM
+        try d.start(lab: lab, twillAS: "4200000001", passive: true, password: nil)
+        try lab.startTwill(lab.config(Lab.twillConfig(ttlSecurity: true, announce: Self.twillPrefixes)))
+        let up = eventually(timeout: birdGTSM ? 20 : 8) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) }
+        #expect(up == birdGTSM, diag(lab, d))
+        if birdGTSM {
+            #expect(eventually(timeout: 10) { d.route(lab: lab, "2001:db8:50::/48") != nil }, diag(lab, d))
+        }
+    }
 }

@@ -118,7 +118,8 @@ final class Lab: @unchecked Sendable {
 
     /// A twill-bgpd config peering with the peer namespace over IPv4 and IPv6.
     static func twillConfig(asn: String = "4200000001", peerAS: String = "65002", passive: Bool = false,
-                            password: String? = nil, holdTime: String = "3s", announce: [String]) -> String {
+                            password: String? = nil, holdTime: String = "3s", ttlSecurity: Bool = false,
+                            announce: [String]) -> String {
         var y = """
         routerID: 10.213.0.1
         asNumber: \(asn)
@@ -130,6 +131,7 @@ final class Lab: @unchecked Sendable {
             y += "  - name: \(name)\n    address: \"\(addr)\"\n    asNumber: \(peerAS)\n    holdTime: \(holdTime)\n"
             y += "    passive: \(passive)\n    import: all\n    export: all\n"
             if let password { y += "    password: \"\(password)\"\n" }
+            if ttlSecurity { y += "    ttlSecurity: true\n" }
         }
         y += "announce:\n"
         for a in announce { y += "  - prefix: \"\(a)\"\n" }
