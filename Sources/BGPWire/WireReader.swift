@@ -5,7 +5,7 @@
 public struct WireReader: Sendable {
     let storage: [UInt8]
     /// Index of the next byte to read in the underlying array.
-    public private(set) var position: Int
+    public internal(set) var position: Int
     /// One past the last readable index.
     public let end: Int
     /// Thrown by any read that would overrun `end`.
@@ -71,19 +71,6 @@ public struct WireReader: Sendable {
         try need(count)
         defer { position += count }
         return Array(storage[position..<(position + count)])
-    }
-
-    /// Reads an address of `count` (≤ 16) bytes as a big-endian pair (high, low) without
-    /// allocating; missing trailing bytes are zero (prefix encoding).
-    mutating func addressBits(_ count: Int, width: Int) throws(WireError) -> (UInt64, UInt64) {
-        try need(count)
-        var high: UInt64 = 0, low: UInt64 = 0
-        for i in 0..<width {
-            let b: UInt64 = i < count ? UInt64(storage[position + i]) : 0
-            if i < 8 { high = high << 8 | b } else { low = low << 8 | b }
-        }
-        position += count
-        return (high, low)
     }
 
     public mutating func skip(_ count: Int) throws(WireError) {
