@@ -254,4 +254,12 @@ enum Vectors {
         #expect(w.endOfRIBFamily == nil)
         #expect(UpdateMessage.endOfRIB(.l2vpnEVPN).endOfRIBFamily == .l2vpnEVPN)
     }
+
+    @Test func logDescriptions() {
+        #expect(Vectors.birdEoRv6.value.description == "UPDATE End-of-RIB ipv6-unicast")
+        #expect(Vectors.birdUpdateV4.value.description == "UPDATE announce 1 via 127.0.0.2, path [65002]")
+        #expect(Vectors.birdOpen.value.description.hasPrefix("OPEN AS 65002 hold 90 id 10.0.0.2 caps [mp ipv4-unicast"))
+        #expect(Vectors.shutdown.value.description
+            == "NOTIFICATION 6/2 Cease: Administrative Shutdown \"maintenance 🛠️\"")
+    }
 }
