@@ -132,8 +132,11 @@ struct AttributeDecoder {
                 try record(error(UpdateSubcode.unrecognizedWellKnownAttribute, .sessionReset,
                                  "well-known attribute \(code) is not recognized"))
             } else if flags & AttributeFlags.transitive != 0 {
-                attributes.unknown.append(RawAttribute(flags: flags | AttributeFlags.partial, code: code,
-                                                       value: r.rest()))
+                // Kept in type-code order (the order the encoder writes), so values compare equal
+                // whatever order a peer sent them in.
+                let raw = RawAttribute(flags: flags | AttributeFlags.partial, code: code, value: r.rest())
+                let at = attributes.unknown.firstIndex { $0.code > code } ?? attributes.unknown.count
+                attributes.unknown.insert(raw, at: at)
             }
             // Unknown optional non-transitive: quietly dropped (RFC 4271 §9).
             return
