@@ -50,19 +50,17 @@ public struct WireReader: Sendable {
         return UInt32(storage[position]) << 16 | UInt32(storage[position + 1]) << 8 | UInt32(storage[position + 2])
     }
 
-    public mutating func u32() throws(WireError) -> UInt32 {
-        try need(4)
-        defer { position += 4 }
-        var v: UInt32 = 0
-        for i in 0..<4 { v = v << 8 | UInt32(storage[position + i]) }
-        return v
-    }
+    public mutating func u32() throws(WireError) -> UInt32 { try integer(UInt32.self) }
 
-    public mutating func u64() throws(WireError) -> UInt64 {
-        try need(8)
-        defer { position += 8 }
-        var v: UInt64 = 0
-        for i in 0..<8 { v = v << 8 | UInt64(storage[position + i]) }
+    public mutating func u64() throws(WireError) -> UInt64 { try integer(UInt64.self) }
+
+    /// A big-endian integer of `T`'s width.
+    mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) throws(WireError) -> T {
+        let n = T.bitWidth / 8
+        try need(n)
+        defer { position += n }
+        var v: T = 0
+        for i in 0..<n { v = v << 8 | T(storage[position + i]) }
         return v
     }
 
