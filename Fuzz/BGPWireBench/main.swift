@@ -23,6 +23,21 @@ func cpuNanoseconds() -> Double {
     }
 
     static func main() throws {
+        // `bgpwire-bench allocs N`: decode a UPDATE with N IPv4 prefixes 1000 times and stop (run
+        // under `valgrind` to count heap allocations per decode for two values of N).
+        let args = CommandLine.arguments
+        if args.count == 3, args[1] == "allocs", let n = Int(args[2]) {
+            let a = PathAttributes(origin: .igp, asPath: ASPath(sequence: [65001, 65002]), nextHop: IPv4Address(192, 0, 2, 1),
+                                   communities: [Community(asn: 65001, local: 1)])
+            let nlri = (0..<n).map { NLRI(IPPrefix(.v4(IPv4Address(0x0a00_0000 | UInt32($0) << 8)), length: 24)) }
+            let bytes = try BGPMessage.update(UpdateMessage(attributes: a, nlri: nlri)).encoded()
+            var total = 0
+            for _ in 0..<1000 {
+                if case .update(let u) = try BGPMessage.decode(bytes) { total += u.nlri.count }
+            }
+            print("decoded \(total) prefixes")
+            return
+        }
         let attrs = PathAttributes(origin: .igp, asPath: ASPath(sequence: [65001, 65002, 4_200_000_000]),
                                    nextHop: IPv4Address(192, 0, 2, 1), med: 10, localPref: 100,
                                    communities: [Community(asn: 65001, local: 1), Community(asn: 65001, local: 2)],
