@@ -70,6 +70,11 @@ public struct OpenMessage: Hashable, Sendable {
                             data: [0, 4], reason: "BGP version \(version), only 4 is supported")
         }
         myAS = try r.u16()
+        // RFC 7607 §2: AS 0 in OPEN is Bad Peer AS (the 4-octet AS capability is checked below).
+        guard myAS != 0 else {
+            throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.badPeerAS, data: [0, 0],
+                            reason: "My Autonomous System is 0 (RFC 7607)")
+        }
         holdTime = try r.u16()
         guard holdTime == 0 || holdTime >= 3 else {
             throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.unacceptableHoldTime,
@@ -116,6 +121,10 @@ public struct OpenMessage: Hashable, Sendable {
             }
         }
         oneCapabilityPerParameter = capabilities.count > 1 && capabilityParameters == capabilities.count
+        if capabilities.contains(.fourOctetAS(0)) {
+            throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.badPeerAS, data: [0, 0, 0, 0],
+                            reason: "4-octet AS capability carries AS 0 (RFC 7607)")
+        }
     }
 
     /// Appends the OPEN body (no header). The RFC 9072 form is used when forced or when the

@@ -190,6 +190,7 @@ struct AttributeDecoder {
             attributes.atomicAggregate = true
         case AttributeCode.aggregator:
             let asn = context.fourOctetAS ? try r.u32() : UInt32(try r.u16())
+            guard asn != 0 else { throw fail(UpdateSubcode.optionalAttributeError, "AS 0 (RFC 7607)") }
             attributes.aggregator = Aggregator(asn: asn, address: IPv4Address(try r.u32()))
         case AttributeCode.communities:
             var list: [Community] = []
@@ -221,7 +222,9 @@ struct AttributeDecoder {
             }
             as4Path = p
         case AttributeCode.as4Aggregator:
-            as4Aggregator = Aggregator(asn: try r.u32(), address: IPv4Address(try r.u32()))
+            let asn = try r.u32()
+            guard asn != 0 else { throw fail(UpdateSubcode.optionalAttributeError, "AS 0 (RFC 7607)") }
+            as4Aggregator = Aggregator(asn: asn, address: IPv4Address(try r.u32()))
         case AttributeCode.mpReachNLRI:
             mpReach = try decodeMPReach(&r)
         case AttributeCode.mpUnreachNLRI:
