@@ -60,7 +60,8 @@ public struct OpenMessage: Hashable, Sendable {
 
     /// Decodes an OPEN body (after the 19-byte header). Checks RFC 4271 §6.2: version (2/1 with
     /// the supported version as data), hold time 1–2 (2/6), BGP Identifier 0 (2/3), optional
-    /// parameter types (2/4) and structure (2/0). Peer AS checks are the session's.
+    /// parameter types (2/4) and structure (2/0), AS 0 (2/2, RFC 7607). Matching the configured
+    /// peer AS is the session's job.
     public init(parsing r: inout WireReader) throws(WireError) {
         r.truncation = WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.unspecific,
                                  reason: "OPEN ends before its fields")

@@ -17,11 +17,12 @@ extension UpdateMessage {
         try NLRI.decodeAll(&wr, family: .v4, addPath: v4AddPath, into: &withdrawn, error: Errors.badWithdrawn)
         let attributeLength = Int(try r.u16())
         var ar = try r.subReader(attributeLength, truncation: Errors.attributesOverrun)
+        // RFC 4271 §6.3: attributes are checked before the NLRI field.
+        var decoder = AttributeDecoder(context: context)
+        try decoder.decodeAll(&ar)
         var nlri: [NLRI] = []
         nlri.reserveCapacity(r.remaining / 4)
         try NLRI.decodeAll(&r, family: .v4, addPath: v4AddPath, into: &nlri, error: Errors.badNLRI)
-        var decoder = AttributeDecoder(context: context)
-        try decoder.decodeAll(&ar)
         self.init(withdrawn: withdrawn, attributes: decoder.attributes, nlri: nlri, mpReach: decoder.mpReach,
                   mpUnreach: decoder.mpUnreach, errors: decoder.errors)
         checkMandatory(seen: decoder.seen)
@@ -33,9 +34,8 @@ extension UpdateMessage {
     private mutating func checkMandatory(seen: CodeSet) {
         let announces = !nlri.isEmpty || !(mpReach?.nlri.isEmpty ?? true) || !(mpReach?.unparsedNLRI.isEmpty ?? true)
         guard announces else { return }
-        var required = [AttributeCode.origin, AttributeCode.asPath]
-        if !nlri.isEmpty { required.append(AttributeCode.nextHop) }
-        for code in required where !seen.contains(code) {
+        for code in [AttributeCode.origin, AttributeCode.asPath, AttributeCode.nextHop] where !seen.contains(code) {
+            if code == AttributeCode.nextHop && nlri.isEmpty { continue }
             errors.append(WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.missingWellKnownAttribute,
                                     data: [code], action: .treatAsWithdraw, attributeCode: code,
                                     reason: "\(AttributeSpec.named(code)) is missing"))
