@@ -4,7 +4,8 @@
 Listens on ADDR:PORT (loopback only), accepts one connection, answers the peer's OPEN with
 a plain OPEN (AS 65001, MP IPv4/IPv6 unicast, route refresh, 4-octet AS, extended message)
 and a KEEPALIVE, then prints every message received for SECONDS as `TYPE HEX` lines.
-Usage: capture-peer-messages.py ADDR PORT SECONDS > out.txt
+Usage: capture-peer-messages.py ADDR PORT SECONDS [CAPABILITIES-HEX] > out.txt
+(CAPABILITIES-HEX replaces the capability TLVs we advertise, e.g. to ask for ADD-PATH.)
 """
 import socket, struct, sys, time
 
@@ -14,7 +15,7 @@ names = {1: "open", 2: "update", 3: "notification", 4: "keepalive", 5: "route-re
 def msg(t, body):
     return b"\xff" * 16 + struct.pack("!HB", 19 + len(body), t) + body
 
-caps = bytes.fromhex("0104000100010104000200010200" "4104" "0000fde9" "0600")
+caps = bytes.fromhex(sys.argv[4] if len(sys.argv) > 4 else "0104000100010104000200010200" "4104" "0000fde9" "0600")
 open_body = struct.pack("!BHHIB", 4, 65001, 90, 0x0a000001, len(caps) + 2) + b"\x02" + bytes([len(caps)]) + caps
 
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -64,6 +64,8 @@ case("open-hold-time-1", open_msg(hold=1), "2/6 reset")
 case("open-hold-time-2", open_msg(hold=2), "2/6 reset")
 case("open-hold-time-0-ok", open_msg(hold=0), "ok")
 case("open-bgp-id-zero", open_msg(bgpid=0), "2/3 reset")
+case("open-my-as-zero-rfc7607", open_msg(asn=0), "2/2/0000 reset")
+case("open-4octet-as-zero-rfc7607", open_msg(params=b"\x02\x06\x41\x04\x00\x00\x00\x00"), "2/2/00000000 reset")
 case("open-param-type-1", open_msg(params=b"\x01\x02\xab\xcd"), "2/4 reset")
 case("open-param-length-overruns", open_msg(params=b"\x02\x09\x01\x04\x00\x01\x00\x01"), "2/0 reset")
 case("open-capability-overruns-param", open_msg(params=b"\x02\x04\x01\x04\x00\x01"), "2/0 reset")
@@ -135,6 +137,8 @@ case("missing-attributes-without-nlri-ok", update(withdrawn=NLRI), "ok")
 case("mp-reach-without-next-hop-attribute-ok",
      update(attrs=attr(0x80, 14, mp_reach(2, 1, V6NH, V6NLRI)) + ORIGIN + ASPATH), "ok")
 
+case("as-path-as-zero-rfc7607", update(attrs=ORIGIN + attr(0x40, 2, b"\x02\x02\x00\x00\xfd\xe9\x00\x00\x00\x00") + NH, nlri=NLRI), "3/11 withdraw")
+
 # --- Attribute errors: attribute discard
 bad = attr(0x40, 6, b"\x00")
 case("atomic-aggregate-length-1", with_attr(bad), "3/5/" + bad.hex() + " discard")
@@ -150,6 +154,10 @@ case("as4-path-malformed-from-2octet-peer",
      update(attrs=ORIGIN + ASPATH2 + NH + attr(0xc0, 17, b"\x02\x02\x00\x00"), nlri=NLRI), "3/11 discard", "as2")
 case("as4-path-confed-from-2octet-peer",
      update(attrs=ORIGIN + ASPATH2 + NH + attr(0xc0, 17, b"\x03\x01\x00\x01\x00\x00"), nlri=NLRI), "3/11 discard", "as2")
+bad = attr(0xc0, 7, b"\x00\x00\x00\x00\x0a\x00\x00\x01")
+case("aggregator-as-zero-rfc7607", with_attr(bad), "3/9/" + bad.hex() + " discard")
+case("as4-path-as-zero-from-2octet-peer",
+     update(attrs=ORIGIN + ASPATH2 + NH + attr(0xc0, 17, b"\x02\x01\x00\x00\x00\x00"), nlri=NLRI), "3/11 discard", "as2")
 bad = attr(0xc0, 18, b"\x00\x01\x00\x00\x0a\x00")
 case("as4-aggregator-length-6", with_attr(bad), "3/5/" + bad.hex() + " discard")
 

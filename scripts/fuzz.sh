@@ -24,7 +24,8 @@ if [ ! -x "$bin" ] || [ -n "$(find Sources/NetCore Sources/BGPWire Fuzz/BGPWireF
     "$out/obj/NetCore.o" "$out/obj/BGPWire.o" -o "$bin"
 fi
 
-# Seeds: every hex message in the bad-input corpus and the byte vectors.
+# Seeds: every hex message in the bad-input corpus and the byte vectors, plus Fuzz/regressions
+# (inputs that once crashed; replayed as seeds every run).
 python3 - "$out/seeds" <<'PY'
 import re, sys, pathlib
 out = pathlib.Path(sys.argv[1])
@@ -40,5 +41,7 @@ print(f"fuzz: {len(texts)} seeds")
 PY
 
 echo "fuzz: running for ${seconds}s"
+# Swift's backtracer trips ASan after a fatalError; libFuzzer's own report is enough.
+export SWIFT_BACKTRACE=enable=no
 "$bin" -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$out/" "$@" "$out/corpus" "$out/seeds"
+  -artifact_prefix="$out/" "$@" "$out/corpus" "$out/seeds" Fuzz/regressions

@@ -32,8 +32,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         var offset = 0
         framing: while offset < bytes.count {
             guard case .message(_, let length)? = try? context.framer.next(in: bytes, from: offset) else { break framing }
-            if let m = try? BGPMessage.decode(bytes, range: offset..<(offset + length), context: context) {
+            do {
+                let m = try BGPMessage.decode(bytes, range: offset..<(offset + length), context: context)
+                // Invariant: recorded UPDATE errors are never session resets (those are thrown).
+                if case .update(let u) = m, u.errors.contains(where: { $0.action == .sessionReset }) {
+                    fatalError("a session-reset error was recorded instead of thrown: \(u.errors)")
+                }
                 checkRoundTrip(m, context)
+            } catch {
+                // Invariant: every thrown decoding error resets the session and names a real code.
+                if error.action != .sessionReset || !(1...7).contains(error.code) {
+                    fatalError("thrown error is not a session reset with a valid code: \(error)")
+                }
             }
             offset += length
         }

@@ -77,7 +77,8 @@ public struct ASPath: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Decodes an AS_PATH value; throws `malformed` (with its action) on RFC 7606 §7.2 errors:
-    /// unknown segment type, zero-length segment, a segment overrunning the attribute.
+    /// unknown segment type, zero-length segment, a segment overrunning the attribute, AS 0
+    /// (RFC 7607).
     init(parsing r: inout WireReader, asWidth: Int, malformed: WireError) throws(WireError) {
         r.truncation = malformed
         segments = []
@@ -90,7 +91,12 @@ public struct ASPath: Hashable, Sendable, CustomStringConvertible {
             guard n > 0 else { var e = malformed; e.reason = "AS_PATH segment of length 0"; throw e }
             var asns: [UInt32] = []
             asns.reserveCapacity(n)
-            for _ in 0..<n { asns.append(asWidth == 4 ? try r.u32() : UInt32(try r.u16())) }
+            for _ in 0..<n {
+                let asn = asWidth == 4 ? try r.u32() : UInt32(try r.u16())
+                // RFC 7607 §2: AS 0 in AS_PATH/AS4_PATH makes the attribute malformed.
+                guard asn != 0 else { var e = malformed; e.reason = "AS 0 in the path (RFC 7607)"; throw e }
+                asns.append(asn)
+            }
             segments.append(ASPathSegment(kind, asns))
         }
     }

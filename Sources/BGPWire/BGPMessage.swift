@@ -19,7 +19,7 @@ public enum BGPMessage: Hashable, Sendable {
                               context: DecodeContext = DecodeContext()) throws(WireError) -> BGPMessage {
         let range = range ?? 0..<bytes.count
         let framer = context.framer
-        let frame = try framer.next(in: Array(bytes[range]), from: 0)
+        let frame = try framer.next(in: bytes, from: range.lowerBound)
         guard case .message(let type, let length) = frame, length == range.count else {
             let lengthField: [UInt8] = range.count >= 18 ? [bytes[range.lowerBound + 16], bytes[range.lowerBound + 17]] : []
             throw WireError(code: ErrorCode.messageHeader, subcode: HeaderSubcode.badMessageLength, data: lengthField,

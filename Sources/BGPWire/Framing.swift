@@ -60,14 +60,13 @@ public struct MessageFramer: Hashable, Sendable {
             throw WireError(code: ErrorCode.messageHeader, subcode: HeaderSubcode.connectionNotSynchronized,
                             reason: "marker is not all ones")
         }
-        let lengthBytes = [buffer[offset + 16], buffer[offset + 17]]
         let length = Int(buffer[offset + 16]) << 8 | Int(buffer[offset + 17])
         let rawType = buffer[offset + 18]
         guard let type = MessageType(rawValue: rawType) else {
             // RFC 4271 §6.1 checks the length before the type; a bad length wins.
             if length < BGPLimits.headerLength || length > maxMessageSize {
                 throw WireError(code: ErrorCode.messageHeader, subcode: HeaderSubcode.badMessageLength,
-                                data: lengthBytes, reason: "message length \(length) is out of range")
+                                data: [buffer[offset + 16], buffer[offset + 17]], reason: "message length \(length) is out of range")
             }
             throw WireError(code: ErrorCode.messageHeader, subcode: HeaderSubcode.badMessageType,
                             data: [rawType], reason: "message type \(rawType) is not defined")
@@ -76,7 +75,7 @@ public struct MessageFramer: Hashable, Sendable {
         let exact = type == .keepalive
         if length < type.minimumLength || length > limit || (exact && length != BGPLimits.headerLength) {
             throw WireError(code: ErrorCode.messageHeader, subcode: HeaderSubcode.badMessageLength,
-                            data: lengthBytes, reason: "\(type) length \(length) is invalid (limit \(limit))")
+                            data: [buffer[offset + 16], buffer[offset + 17]], reason: "\(type) length \(length) is invalid (limit \(limit))")
         }
         guard available >= length else { return .needMore(totalBytes: length) }
         return .message(type: type, length: length)

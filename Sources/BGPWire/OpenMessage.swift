@@ -60,7 +60,8 @@ public struct OpenMessage: Hashable, Sendable {
 
     /// Decodes an OPEN body (after the 19-byte header). Checks RFC 4271 §6.2: version (2/1 with
     /// the supported version as data), hold time 1–2 (2/6), BGP Identifier 0 (2/3), optional
-    /// parameter types (2/4) and structure (2/0). Peer AS checks are the session's.
+    /// parameter types (2/4) and structure (2/0), AS 0 (2/2, RFC 7607). Matching the configured
+    /// peer AS is the session's job.
     public init(parsing r: inout WireReader) throws(WireError) {
         r.truncation = WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.unspecific,
                                  reason: "OPEN ends before its fields")
@@ -70,6 +71,11 @@ public struct OpenMessage: Hashable, Sendable {
                             data: [0, 4], reason: "BGP version \(version), only 4 is supported")
         }
         myAS = try r.u16()
+        // RFC 7607 §2: AS 0 in OPEN is Bad Peer AS (the 4-octet AS capability is checked below).
+        guard myAS != 0 else {
+            throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.badPeerAS, data: [0, 0],
+                            reason: "My Autonomous System is 0 (RFC 7607)")
+        }
         holdTime = try r.u16()
         guard holdTime == 0 || holdTime >= 3 else {
             throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.unacceptableHoldTime,
@@ -116,6 +122,10 @@ public struct OpenMessage: Hashable, Sendable {
             }
         }
         oneCapabilityPerParameter = capabilities.count > 1 && capabilityParameters == capabilities.count
+        if capabilities.contains(.fourOctetAS(0)) {
+            throw WireError(code: ErrorCode.openMessage, subcode: OpenSubcode.badPeerAS, data: [0, 0, 0, 0],
+                            reason: "4-octet AS capability carries AS 0 (RFC 7607)")
+        }
     }
 
     /// Appends the OPEN body (no header). The RFC 9072 form is used when forced or when the

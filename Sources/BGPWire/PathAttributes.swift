@@ -75,7 +75,7 @@ public struct PathAttributes: Hashable, Sendable {
     public var clusterList: [IPv4Address]
     public var extendedCommunities: [ExtendedCommunity]
     public var largeCommunities: [LargeCommunity]
-    /// Unrecognized optional transitive attributes, in received order.
+    /// Unrecognized optional transitive attributes, in type-code order.
     public var unknown: [RawAttribute]
 
     public init(origin: Origin? = nil, asPath: ASPath? = nil, nextHop: IPv4Address? = nil, med: UInt32? = nil,

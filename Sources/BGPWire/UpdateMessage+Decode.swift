@@ -7,24 +7,22 @@ extension UpdateMessage {
     /// unrecognized well-known attributes (3/2). Treat-as-withdraw and attribute-discard errors
     /// land in `errors`.
     public init(parsing r: inout WireReader, context: DecodeContext) throws(WireError) {
-        r.truncation = Self.malformedList("UPDATE ends before its length fields")
+        // Error values are built once (static) so the clean path allocates nothing for them.
+        r.truncation = Errors.shortUpdate
         let withdrawnLength = Int(try r.u16())
-        var wr = try r.subReader(withdrawnLength, truncation: Self.malformedList(
-            "withdrawn routes length \(withdrawnLength) exceeds the message"))
+        var wr = try r.subReader(withdrawnLength, truncation: Errors.withdrawnOverrun)
         let v4AddPath = context.addPath.contains(.ipv4Unicast)
         var withdrawn: [NLRI] = []
         withdrawn.reserveCapacity(withdrawnLength / 4)
-        try NLRI.decodeAll(&wr, family: .v4, addPath: v4AddPath, into: &withdrawn,
-                           error: Self.invalidNetwork("withdrawn routes field is malformed"))
+        try NLRI.decodeAll(&wr, family: .v4, addPath: v4AddPath, into: &withdrawn, error: Errors.badWithdrawn)
         let attributeLength = Int(try r.u16())
-        var ar = try r.subReader(attributeLength, truncation: Self.malformedList(
-            "total path attribute length \(attributeLength) exceeds the message"))
-        var nlri: [NLRI] = []
-        nlri.reserveCapacity(r.remaining / 4)
-        try NLRI.decodeAll(&r, family: .v4, addPath: v4AddPath, into: &nlri,
-                           error: Self.invalidNetwork("NLRI field is malformed"))
+        var ar = try r.subReader(attributeLength, truncation: Errors.attributesOverrun)
+        // RFC 4271 §6.3: attributes are checked before the NLRI field.
         var decoder = AttributeDecoder(context: context)
         try decoder.decodeAll(&ar)
+        var nlri: [NLRI] = []
+        nlri.reserveCapacity(r.remaining / 4)
+        try NLRI.decodeAll(&r, family: .v4, addPath: v4AddPath, into: &nlri, error: Errors.badNLRI)
         self.init(withdrawn: withdrawn, attributes: decoder.attributes, nlri: nlri, mpReach: decoder.mpReach,
                   mpUnreach: decoder.mpUnreach, errors: decoder.errors)
         checkMandatory(seen: decoder.seen)
@@ -36,13 +34,29 @@ extension UpdateMessage {
     private mutating func checkMandatory(seen: CodeSet) {
         let announces = !nlri.isEmpty || !(mpReach?.nlri.isEmpty ?? true) || !(mpReach?.unparsedNLRI.isEmpty ?? true)
         guard announces else { return }
-        var required = [AttributeCode.origin, AttributeCode.asPath]
-        if !nlri.isEmpty { required.append(AttributeCode.nextHop) }
-        for code in required where !seen.contains(code) {
+        for code in [AttributeCode.origin, AttributeCode.asPath, AttributeCode.nextHop] where !seen.contains(code) {
+            if code == AttributeCode.nextHop && nlri.isEmpty { continue }
             errors.append(WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.missingWellKnownAttribute,
                                     data: [code], action: .treatAsWithdraw, attributeCode: code,
                                     reason: "\(AttributeSpec.named(code)) is missing"))
         }
+    }
+
+    /// Error templates; `data`, `action` and `attributeCode` are filled in where they apply.
+    enum Errors {
+        static let shortUpdate = malformedList("UPDATE ends before its length fields")
+        static let withdrawnOverrun = malformedList("withdrawn routes length exceeds the message")
+        static let attributesOverrun = malformedList("total path attribute length exceeds the message")
+        static let badWithdrawn = invalidNetwork("withdrawn routes field is malformed")
+        static let badNLRI = invalidNetwork("NLRI field is malformed")
+        static let shortAttributeHeader = malformedList("too few bytes left for an attribute header")
+        static let attributeOverrun = malformedList("attribute length overruns the path attributes")
+        static let valueTruncated = WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.optionalAttributeError,
+                                              reason: "attribute value ends early")
+        static let malformedASPath = WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.malformedASPath,
+                                               reason: "AS_PATH is malformed")
+        static let mpNLRI = WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.optionalAttributeError,
+                                      reason: "NLRI in an MP attribute are malformed")
     }
 
     static func malformedList(_ reason: String) -> WireError {
@@ -74,12 +88,20 @@ struct AttributeDecoder {
             // RFC 7606 §4 describes these two framing errors; we reset the session (as BIRD does)
             // because an MP_REACH/MP_UNREACH may hide in the unparsable rest, and treat-as-withdraw
             // needs every NLRI located (RFC 7606 §5.3). See docs/bgp-wire.md.
-            r.truncation = UpdateMessage.malformedList("\(r.remaining) bytes left, too few for an attribute header")
+            r.truncation = UpdateMessage.Errors.shortAttributeHeader
             let flags = try r.u8()
             let code = try r.u8()
             let length = flags & AttributeFlags.extendedLength != 0 ? Int(try r.u16()) : Int(try r.u8())
-            var value = try r.subReader(length, truncation: UpdateMessage.malformedList(
-                "\(AttributeSpec.named(code)) length \(length) overruns the path attributes"))
+            r.truncation = UpdateMessage.Errors.attributeOverrun
+            var value: WireReader
+            do throws(WireError) {
+                value = try r.subReader(length, truncation: UpdateMessage.Errors.valueTruncated)
+            } catch {
+                var e = error
+                e.attributeCode = code
+                e.reason = "\(AttributeSpec.named(code)) length \(length) overruns the path attributes"
+                throw e
+            }
             let whole = start..<r.position
             try decodeOne(flags: flags, code: code, value: &value, whole: whole, source: r)
         }
@@ -110,8 +132,11 @@ struct AttributeDecoder {
                 try record(error(UpdateSubcode.unrecognizedWellKnownAttribute, .sessionReset,
                                  "well-known attribute \(code) is not recognized"))
             } else if flags & AttributeFlags.transitive != 0 {
-                attributes.unknown.append(RawAttribute(flags: flags | AttributeFlags.partial, code: code,
-                                                       value: r.rest()))
+                // Kept in type-code order (the order the encoder writes), so values compare equal
+                // whatever order a peer sent them in.
+                let raw = RawAttribute(flags: flags | AttributeFlags.partial, code: code, value: r.rest())
+                let at = attributes.unknown.firstIndex { $0.code > code } ?? attributes.unknown.count
+                attributes.unknown.insert(raw, at: at)
             }
             // Unknown optional non-transitive: quietly dropped (RFC 4271 §9).
             return
@@ -126,28 +151,35 @@ struct AttributeDecoder {
             try record(error(UpdateSubcode.attributeLengthError, spec.action, "\(spec.name) length \(length) is invalid"))
             return
         }
-        // Values: every read below is within the length just checked, except the variable ones.
-        let malformedOptional = error(UpdateSubcode.optionalAttributeError, spec.action, "\(spec.name) is malformed")
-        r.truncation = malformedOptional
+        // Values: fixed lengths were checked above; variable ones throw a template error, given
+        // the attribute's action and data here.
+        do throws(WireError) {
+            try decodeValue(code: code, length: length, value: &r)
+        } catch {
+            let withData = error.subcode != UpdateSubcode.malformedASPath
+            try record(WireError(code: error.code, subcode: error.subcode, data: withData ? source.slice(whole) : [],
+                                 action: spec.action, attributeCode: code, reason: "\(spec.name): \(error.reason)"))
+        }
+    }
+
+    private mutating func decodeValue(code: UInt8, length: Int, value r: inout WireReader) throws(WireError) {
+        r.truncation = UpdateMessage.Errors.valueTruncated
+        func fail(_ subcode: UInt8, _ reason: String) -> WireError {
+            WireError(code: ErrorCode.updateMessage, subcode: subcode, reason: reason)
+        }
         switch code {
         case AttributeCode.origin:
             let v = try r.u8()
-            guard let o = Origin(rawValue: v) else {
-                try record(error(UpdateSubcode.invalidOriginAttribute, spec.action, "ORIGIN value \(v) is undefined"))
-                return
-            }
+            guard let o = Origin(rawValue: v) else { throw fail(UpdateSubcode.invalidOriginAttribute, "value \(v) is undefined") }
             attributes.origin = o
         case AttributeCode.asPath:
-            let malformed = error(UpdateSubcode.malformedASPath, spec.action, "AS_PATH is malformed", data: false)
-            do throws(WireError) {
-                attributes.asPath = try ASPath(parsing: &r, asWidth: context.fourOctetAS ? 4 : 2, malformed: malformed)
-            } catch { try record(error) }
+            attributes.asPath = try ASPath(parsing: &r, asWidth: context.fourOctetAS ? 4 : 2,
+                                           malformed: UpdateMessage.Errors.malformedASPath)
         case AttributeCode.nextHop:
             let a = IPv4Address(try r.u32())
             // RFC 4271 §6.3: the NEXT_HOP must be a valid host address (not 0, not class D/E).
             guard a.value != 0, a.value < 0xE000_0000 else {
-                try record(error(UpdateSubcode.invalidNextHopAttribute, spec.action, "NEXT_HOP \(a) is not a host address"))
-                return
+                throw fail(UpdateSubcode.invalidNextHopAttribute, "\(a) is not a host address")
             }
             attributes.nextHop = a
         case AttributeCode.multiExitDisc:
@@ -158,6 +190,7 @@ struct AttributeDecoder {
             attributes.atomicAggregate = true
         case AttributeCode.aggregator:
             let asn = context.fourOctetAS ? try r.u32() : UInt32(try r.u16())
+            guard asn != 0 else { throw fail(UpdateSubcode.optionalAttributeError, "AS 0 (RFC 7607)") }
             attributes.aggregator = Aggregator(asn: asn, address: IPv4Address(try r.u32()))
         case AttributeCode.communities:
             var list: [Community] = []
@@ -183,31 +216,32 @@ struct AttributeDecoder {
             attributes.largeCommunities = list
         case AttributeCode.as4Path:
             // RFC 6793 §6: malformed AS4_PATH, or one with confederation segments, is discarded.
-            let malformed = error(UpdateSubcode.malformedASPath, spec.action, "AS4_PATH is malformed", data: false)
-            do throws(WireError) {
-                let p = try ASPath(parsing: &r, asWidth: 4, malformed: malformed)
-                if p.segments.contains(where: \.isConfederation) {
-                    var e = malformed; e.reason = "AS4_PATH carries confederation segments"; throw e
-                }
-                as4Path = p
-            } catch { try record(error) }
+            let p = try ASPath(parsing: &r, asWidth: 4, malformed: UpdateMessage.Errors.malformedASPath)
+            if p.segments.contains(where: \.isConfederation) {
+                throw fail(UpdateSubcode.malformedASPath, "carries confederation segments")
+            }
+            as4Path = p
         case AttributeCode.as4Aggregator:
-            as4Aggregator = Aggregator(asn: try r.u32(), address: IPv4Address(try r.u32()))
+            let asn = try r.u32()
+            guard asn != 0 else { throw fail(UpdateSubcode.optionalAttributeError, "AS 0 (RFC 7607)") }
+            as4Aggregator = Aggregator(asn: asn, address: IPv4Address(try r.u32()))
         case AttributeCode.mpReachNLRI:
-            mpReach = try decodeMPReach(&r, malformed: malformedOptional)
+            mpReach = try decodeMPReach(&r)
         case AttributeCode.mpUnreachNLRI:
-            mpUnreach = try decodeMPUnreach(&r, malformed: malformedOptional)
+            mpUnreach = try decodeMPUnreach(&r)
         default:
-            preconditionFailure("attribute table has \(spec.name) without a decoder")
+            preconditionFailure("attribute table has code \(code) without a decoder")
         }
     }
 
-    private func decodeMPReach(_ r: inout WireReader, malformed: WireError) throws(WireError) -> MPReach {
+    private func decodeMPReach(_ r: inout WireReader) throws(WireError) -> MPReach {
         let afi = try r.u16(), safi = try r.u8()
         let family = AddressFamily(afi: afi, safi: safi)
         let nhLength = Int(try r.u8())
         var nh = try r.subReader(nhLength)
-        func bad(_ reason: String) -> WireError { var e = malformed; e.reason = "MP_REACH_NLRI: " + reason; return e }
+        func bad(_ reason: String) -> WireError {
+            WireError(code: ErrorCode.updateMessage, subcode: UpdateSubcode.optionalAttributeError, reason: reason)
+        }
         let nextHop: MPNextHop
         if family.hasPrefixNLRI {
             switch (afi, nhLength) {
@@ -230,20 +264,20 @@ struct AttributeDecoder {
             var nlri: [NLRI] = []
             nlri.reserveCapacity(r.remaining / (ip == .v4 ? 4 : 8))
             try NLRI.decodeAll(&r, family: ip, addPath: context.addPath.contains(family), into: &nlri,
-                               error: bad("NLRI are malformed"))
+                               error: UpdateMessage.Errors.mpNLRI)
             return MPReach(family: family, nextHop: nextHop, nlri: nlri)
         }
         return MPReach(family: family, nextHop: nextHop, nlri: [], unparsedNLRI: r.rest())
     }
 
-    private func decodeMPUnreach(_ r: inout WireReader, malformed: WireError) throws(WireError) -> MPUnreach {
+    private func decodeMPUnreach(_ r: inout WireReader) throws(WireError) -> MPUnreach {
         let afi = try r.u16(), safi = try r.u8()
         let family = AddressFamily(afi: afi, safi: safi)
         if family.hasPrefixNLRI, let ip = family.ipFamily {
             var withdrawn: [NLRI] = []
             withdrawn.reserveCapacity(r.remaining / (ip == .v4 ? 4 : 8))
-            var e = malformed; e.reason = "MP_UNREACH_NLRI: withdrawn routes are malformed"
-            try NLRI.decodeAll(&r, family: ip, addPath: context.addPath.contains(family), into: &withdrawn, error: e)
+            try NLRI.decodeAll(&r, family: ip, addPath: context.addPath.contains(family), into: &withdrawn,
+                               error: UpdateMessage.Errors.mpNLRI)
             return MPUnreach(family: family, withdrawn: withdrawn)
         }
         return MPUnreach(family: family, withdrawn: [], unparsedNLRI: r.rest())

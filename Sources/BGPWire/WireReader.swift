@@ -5,7 +5,7 @@
 public struct WireReader: Sendable {
     let storage: [UInt8]
     /// Index of the next byte to read in the underlying array.
-    public private(set) var position: Int
+    public internal(set) var position: Int
     /// One past the last readable index.
     public let end: Int
     /// Thrown by any read that would overrun `end`.
@@ -50,19 +50,17 @@ public struct WireReader: Sendable {
         return UInt32(storage[position]) << 16 | UInt32(storage[position + 1]) << 8 | UInt32(storage[position + 2])
     }
 
-    public mutating func u32() throws(WireError) -> UInt32 {
-        try need(4)
-        defer { position += 4 }
-        var v: UInt32 = 0
-        for i in 0..<4 { v = v << 8 | UInt32(storage[position + i]) }
-        return v
-    }
+    public mutating func u32() throws(WireError) -> UInt32 { try integer(UInt32.self) }
 
-    public mutating func u64() throws(WireError) -> UInt64 {
-        try need(8)
-        defer { position += 8 }
-        var v: UInt64 = 0
-        for i in 0..<8 { v = v << 8 | UInt64(storage[position + i]) }
+    public mutating func u64() throws(WireError) -> UInt64 { try integer(UInt64.self) }
+
+    /// A big-endian integer of `T`'s width.
+    mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) throws(WireError) -> T {
+        let n = T.bitWidth / 8
+        try need(n)
+        defer { position += n }
+        var v: T = 0
+        for i in 0..<n { v = v << 8 | T(storage[position + i]) }
         return v
     }
 
@@ -71,19 +69,6 @@ public struct WireReader: Sendable {
         try need(count)
         defer { position += count }
         return Array(storage[position..<(position + count)])
-    }
-
-    /// Reads an address of `count` (≤ 16) bytes as a big-endian pair (high, low) without
-    /// allocating; missing trailing bytes are zero (prefix encoding).
-    mutating func addressBits(_ count: Int, width: Int) throws(WireError) -> (UInt64, UInt64) {
-        try need(count)
-        var high: UInt64 = 0, low: UInt64 = 0
-        for i in 0..<width {
-            let b: UInt64 = i < count ? UInt64(storage[position + i]) : 0
-            if i < 8 { high = high << 8 | b } else { low = low << 8 | b }
-        }
-        position += count
-        return (high, low)
     }
 
     public mutating func skip(_ count: Int) throws(WireError) {

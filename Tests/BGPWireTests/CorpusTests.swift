@@ -118,4 +118,13 @@ func outcome(_ bytes: [UInt8], _ context: DecodeContext) -> WireError? {
         let again = try BGPMessage.update(u).encoded()
         #expect(hexString(again).contains("e063020102"))
     }
+
+    /// Found by the fuzzer: unknown attributes sent out of code order used to decode in received
+    /// order and re-encode sorted, so the round trip changed the value.
+    @Test func unknownAttributesDecodeInCodeOrder() throws {
+        let bytes = updateBytes(attributes: "400101 00 400206020100 00fde9 c0e904 00400201 c06302 0102")
+        guard case .update(let u) = try decodeOne(bytes) else { Issue.record("not an UPDATE"); return }
+        #expect(u.attributes.unknown.map(\.code) == [99, 233])
+        #expect(try decodeOne(try BGPMessage.update(u).encoded()) == .update(u))
+    }
 }

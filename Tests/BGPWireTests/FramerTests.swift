@@ -1,4 +1,5 @@
 import BGPWire
+import NetCore
 import Testing
 
 @Suite struct FramerTests {
@@ -47,5 +48,28 @@ import Testing
         #expect(throws: WireError(code: 1, subcode: 2, data: [0x13, 0x88], reason: "")) {
             try MessageFramer(extendedMessages: true).next(in: open)
         }
+    }
+}
+
+@Suite struct OpenEncodingTests {
+    @Test func longCapabilityListsSwitchToRFC9072() throws {
+        let caps: [Capability] = (0..<40).map { .unknown(code: 200, value: [UInt8](repeating: UInt8($0), count: 6)) }
+        let open = OpenMessage(myAS: 65001, holdTime: 90, bgpIdentifier: v4("10.0.0.1"), capabilities: caps)
+        let bytes = open.encoded()
+        // Non-Ext OP Len 255, Non-Ext OP Type 255, then a 2-octet length (RFC 9072 §2).
+        #expect(Array(bytes[28...29]) == [255, 255])
+        #expect(Int(bytes[30]) << 8 | Int(bytes[31]) == bytes.count - 32)
+        var expected = open
+        expected.extendedParameters = true
+        #expect(try decodeOne(bytes) == .open(expected))
+    }
+
+    @Test func fourOctetASGoesInTheCapability() {
+        let open = OpenMessage(asn: ASNumber(4_200_000_001), holdTime: 90, bgpIdentifier: v4("10.0.0.1"),
+                               capabilities: [.multiprotocol(.ipv4Unicast)])
+        #expect(open.myAS == 23456)
+        #expect(open.asNumber == ASNumber(4_200_000_001))
+        #expect(open.capabilities.last == .fourOctetAS(4_200_000_001))
+        #expect(OpenMessage(asn: ASNumber(65001), holdTime: 90, bgpIdentifier: v4("10.0.0.1"), capabilities: []).myAS == 65001)
     }
 }

@@ -27,7 +27,7 @@ struct MessageGenerator {
     mutating func u32() -> UInt32 { UInt32.random(in: .min ... .max, using: &rng) }
     mutating func chance(_ p: Double = 0.5) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
 
-    mutating func asn() -> UInt32 { chance(0.6) ? UInt32(int(1...65535)) : u32() }
+    mutating func asn() -> UInt32 { chance(0.6) ? UInt32(int(1...65535)) : max(1, u32()) }
 
     mutating func asPath() -> ASPath {
         var segments: [ASPathSegment] = []

@@ -66,6 +66,26 @@ enum Vectors {
         bytes: hex("ffffffffffffffffffffffffffffffff0015030602"),
         value: .notification(NotificationMessage(code: 6, subcode: 2)))
 
+    static let birdOpenAddPathENH = Vector(
+        name: "BIRD 2.0.12 OPEN with ADD-PATH tx and extended next hop",
+        bytes: hex("ffffffffffffffffffffffffffffffff00430104fdea00f00a000002260224010400010001020005060001000100024002007841040000fdea45040001010246004700"),
+        value: .open(OpenMessage(myAS: 65002, holdTime: 240, bgpIdentifier: v4("10.0.0.2"), capabilities: [
+            .multiprotocol(.ipv4Unicast), .routeRefresh, .extendedNextHop([ExtendedNextHopEntry(.ipv4Unicast, nextHopAFI: 2)]),
+            .gracefulRestart(GracefulRestart(restartTime: 120)), .fourOctetAS(65002),
+            .addPath([AddPathEntry(.ipv4Unicast, .send)]), .enhancedRouteRefresh, .longLivedGracefulRestart([]),
+        ])))
+    static let birdUpdateAddPathENH = Vector(
+        name: "BIRD 2.0.12 UPDATE IPv4 NLRI with IPv6 next hop (RFC 8950) and three path IDs (RFC 7911)",
+        bytes: hex("ffffffffffffffffffffffffffffffff0055020000003e900e002d0001011020010db8000000000000000000000002000000000218c633640000000318c633640000000418c633644001010040020602010000fdea"),
+        value: .update(UpdateMessage(
+            attributes: PathAttributes(origin: .igp, asPath: ASPath(sequence: [65002])),
+            mpReach: MPReach(family: .ipv4Unicast, nextHop: .ipv6(v6("2001:db8::2")),
+                             nlri: [prefix("198.51.100.0/24", pathID: 2), prefix("198.51.100.0/24", pathID: 3),
+                                    prefix("198.51.100.0/24", pathID: 4)]))),
+        canonical: false,
+        decode: DecodeContext(addPath: [.ipv4Unicast], extendedNextHop: [.ipv4Unicast]),
+        encode: EncodeContext(addPath: [.ipv4Unicast]))
+
     // MARK: captured from GoBGP 3.10.0
     static let gobgpOpen = Vector(
         name: "GoBGP 3.10 OPEN (FQDN, extended next hop)",
@@ -192,7 +212,7 @@ enum Vectors {
         decode: DecodeContext(fourOctetAS: false), encode: EncodeContext(fourOctetAS: false))
 
     static let all: [Vector] = [
-        birdOpen, birdUpdateV4, birdUpdateV4Slash25, birdEoRv4, birdUpdateV6, birdWithdrawV6, birdEoRv6, birdCease,
+        birdOpen, birdUpdateV4, birdOpenAddPathENH, birdUpdateAddPathENH, birdUpdateV4Slash25, birdEoRv4, birdUpdateV6, birdWithdrawV6, birdEoRv6, birdCease,
         gobgpOpen, gobgpUpdateV4, gobgpUpdateV6, gobgpCease, frrOpen, frrUpdateV4, frrUpdateV6,
         exaOpen, exaUpdate1, exaUpdate2, keepalive, routeRefresh, borr, eorr, shutdown, addPathV4, v6LinkLocal, as2Speaker,
     ]
@@ -229,6 +249,15 @@ enum Vectors {
         #expect(rx.addPath.isEmpty)
         #expect(tx.addPath == [.ipv4Unicast])
         #expect(frr.asNumber == ASNumber(65004))
+        // Against the BIRD ADD-PATH/ENH OPEN: we receive path IDs and IPv6 next hops for IPv4.
+        guard case .open(let birdTx) = Vectors.birdOpenAddPathENH.value else { return }
+        let ours: [Capability] = [.fourOctetAS(65001), .addPath([AddPathEntry(.ipv4Unicast, .receive)]),
+                                  .extendedNextHop([ExtendedNextHopEntry(.ipv4Unicast, nextHopAFI: 2)])]
+        let rx2 = DecodeContext.negotiated(local: ours, remote: birdTx.capabilities)
+        #expect(rx2 == Vectors.birdUpdateAddPathENH.decode)
+        // Without ADD-PATH negotiated the same bytes misparse: the path ID reads as prefix length 0
+        // followed by garbage, which must be a session reset, not a crash.
+        #expect(throws: WireError.self) { try decodeOne(Vectors.birdUpdateAddPathENH.bytes, DecodeContext(extendedNextHop: [.ipv4Unicast])) }
     }
 
     @Test func shutdownCommunicationIsDecoded() throws {
@@ -253,5 +282,13 @@ enum Vectors {
         #expect(u.endOfRIBFamily == nil)
         #expect(w.endOfRIBFamily == nil)
         #expect(UpdateMessage.endOfRIB(.l2vpnEVPN).endOfRIBFamily == .l2vpnEVPN)
+    }
+
+    @Test func logDescriptions() {
+        #expect(Vectors.birdEoRv6.value.description == "UPDATE End-of-RIB ipv6-unicast")
+        #expect(Vectors.birdUpdateV4.value.description == "UPDATE announce 1 via 127.0.0.2, path [65002]")
+        #expect(Vectors.birdOpen.value.description.hasPrefix("OPEN AS 65002 hold 90 id 10.0.0.2 caps [mp ipv4-unicast"))
+        #expect(Vectors.shutdown.value.description
+            == "NOTIFICATION 6/2 Cease: Administrative Shutdown \"maintenance 🛠️\"")
     }
 }
