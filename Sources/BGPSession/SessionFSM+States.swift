@@ -22,6 +22,8 @@ extension SessionFSM {
             if isAdministrativelyUp && !isSecondary {
                 stopTimer(.idleHold, &out)
                 connectionUp(.inbound, now, &out)
+                // With DelayOpen the connection waits for the DelayOpenTimer in Active.
+                if state == .idle { setState(.active, &out) }
             } else {
                 out.append(.closeConnection)
             }
