@@ -16,6 +16,7 @@
 //   RFC 6608  FSM error subcodes      RFC 6793  4-octet AS, AS_TRANS consistency
 //   RFC 2918 / RFC 7313  Route refresh / enhanced route refresh (negotiation and message flow)
 //   RFC 7911  ADD-PATH per-family negotiation                RFC 8654  Extended messages (negotiation)
+//   RFC 8950  Extended next hop (negotiation)
 //   RFC 9687  Send hold timer (Established)
 // Not here: BFD (RFC 9384 subcode is defined), LLGR, BGP roles (RFC 9234).
 //

@@ -67,11 +67,14 @@ public struct CapabilitySet: Hashable, Sendable {
     public var extendedMessage: Bool
     /// ADD-PATH (code 69, RFC 7911), per family.
     public var addPath: [AddressFamily: AddPathMode]
+    /// Extended next hop (code 5, RFC 8950): NLRI families the sender handles with an IPv6
+    /// next hop (the tuples whose Next Hop AFI is 2).
+    public var extendedNextHop: Set<AddressFamily>
 
     public init(families: Set<AddressFamily> = [.ipv4Unicast], fourOctetAS: ASNumber? = nil,
                 routeRefresh: Bool = false, enhancedRouteRefresh: Bool = false,
                 gracefulRestart: GracefulRestartCapability? = nil, extendedMessage: Bool = false,
-                addPath: [AddressFamily: AddPathMode] = [:]) {
+                addPath: [AddressFamily: AddPathMode] = [:], extendedNextHop: Set<AddressFamily> = []) {
         self.families = families
         self.fourOctetAS = fourOctetAS
         self.routeRefresh = routeRefresh
@@ -79,6 +82,7 @@ public struct CapabilitySet: Hashable, Sendable {
         self.gracefulRestart = gracefulRestart
         self.extendedMessage = extendedMessage
         self.addPath = addPath
+        self.extendedNextHop = extendedNextHop
     }
 
     /// The families the sender supports: its MP capabilities, or IPv4 unicast if it sent none

@@ -52,6 +52,10 @@ public struct NegotiatedSession: Hashable, Sendable {
     /// Both sides advertised RFC 8654: messages up to 65535 octets.
     public var extendedMessage: Bool
     public var gracefulRestart: PeerGracefulRestart?
+    /// RFC 8950: families whose NLRI the peer may send us with an IPv6 next hop (we advertised it).
+    public var extendedNextHopReceive: Set<AddressFamily>
+    /// RFC 8950: families we may send with an IPv6 next hop (the peer advertised it).
+    public var extendedNextHopSend: Set<AddressFamily>
     /// The peer's OPEN as received.
     public var peerOpen: OpenMessage
 
@@ -154,7 +158,10 @@ public enum OpenNegotiation {
             routeRefresh: config.routeRefresh && peerCaps.routeRefresh,
             enhancedRouteRefresh: config.enhancedRouteRefresh && peerCaps.enhancedRouteRefresh,
             extendedMessage: config.extendedMessage && peerCaps.extendedMessage,
-            gracefulRestart: gr, peerOpen: open))
+            gracefulRestart: gr,
+            extendedNextHopReceive: config.extendedNextHop.intersection(families),
+            extendedNextHopSend: peerCaps.extendedNextHop.intersection(families),
+            peerOpen: open))
     }
 
     static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }

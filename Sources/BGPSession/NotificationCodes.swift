@@ -124,12 +124,20 @@ extension NotificationMessage {
         return NotificationMessage(code: NotificationCode.cease, subcode: subcode, data: data)
     }
 
-    /// The shutdown communication (RFC 9003) carried by a Cease 6/2 or 6/4, if well formed.
+    /// The shutdown communication (RFC 9003) carried by a Cease 6/2 or 6/4 (also inside a
+    /// Hard Reset, RFC 8538), if well formed.
     public var shutdownCommunication: String? {
+        if let inner = hardResetInner { return inner.shutdownCommunication }
         guard code == NotificationCode.cease,
               subcode == CeaseSubcode.administrativeShutdown || subcode == CeaseSubcode.administrativeReset,
               let len = data.first, len > 0, data.count >= 1 + Int(len) else { return nil }
         return String(validating: data[1...Int(len)], as: UTF8.self)
+    }
+
+    /// The Cease wrapped by a Hard Reset 6/9 (RFC 8538 §5), if this is one.
+    public var hardResetInner: NotificationMessage? {
+        guard code == NotificationCode.cease, subcode == CeaseSubcode.hardReset, let inner = data.first else { return nil }
+        return NotificationMessage(code: NotificationCode.cease, subcode: inner, data: Array(data.dropFirst()))
     }
 
     /// 5/x for an event the current state does not expect (RFC 6608).

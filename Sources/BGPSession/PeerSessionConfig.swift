@@ -74,6 +74,8 @@ public struct PeerSessionConfig: Hashable, Sendable {
     public var extendedMessage: Bool
     public var gracefulRestart: LocalGracefulRestart?
     public var addPath: [AddressFamily: AddPathMode]
+    /// Families for which we accept an IPv6 next hop (RFC 8950), e.g. IPv4 unicast.
+    public var extendedNextHop: Set<AddressFamily>
 
     public var endOfRIB: EndOfRIBPolicy
 
@@ -87,7 +89,8 @@ public struct PeerSessionConfig: Hashable, Sendable {
                 families: Set<AddressFamily> = [.ipv4Unicast], routeRefresh: Bool = true,
                 enhancedRouteRefresh: Bool = true, extendedMessage: Bool = false,
                 gracefulRestart: LocalGracefulRestart? = LocalGracefulRestart(),
-                addPath: [AddressFamily: AddPathMode] = [:], endOfRIB: EndOfRIBPolicy = .always) {
+                addPath: [AddressFamily: AddPathMode] = [:], extendedNextHop: Set<AddressFamily> = [],
+                endOfRIB: EndOfRIBPolicy = .always) {
         self.localAS = localAS
         self.peerAS = peerAS
         self.localRouterID = localRouterID
@@ -111,6 +114,7 @@ public struct PeerSessionConfig: Hashable, Sendable {
         self.extendedMessage = extendedMessage
         self.gracefulRestart = gracefulRestart
         self.addPath = addPath
+        self.extendedNextHop = extendedNextHop
         self.endOfRIB = endOfRIB
     }
 
@@ -127,7 +131,8 @@ public struct PeerSessionConfig: Hashable, Sendable {
                     restartState: gr.restarting, notification: gr.notification, restartTime: min(gr.restartTime, 4095),
                     families: Dictionary(uniqueKeysWithValues: families.map { ($0, gr.preservedForwarding.contains($0)) }))
             },
-            extendedMessage: extendedMessage, addPath: addPath.filter { families.contains($0.key) })
+            extendedMessage: extendedMessage, addPath: addPath.filter { families.contains($0.key) },
+            extendedNextHop: extendedNextHop.intersection(families))
     }
 
     /// The OPEN we send.

@@ -39,6 +39,7 @@ extension PeerSessionConfig {
         newGR?.restarting = false
         if oldGR != newGR { f.append("gracefulRestart") }
         if addPath != new.addPath { f.append("addPath") }
+        if extendedNextHop != new.extendedNextHop { f.append("extendedNextHop") }
         return f
     }
 }

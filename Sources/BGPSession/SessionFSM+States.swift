@@ -22,6 +22,8 @@ extension SessionFSM {
             if isAdministrativelyUp && !isSecondary {
                 stopTimer(.idleHold, &out)
                 connectionUp(.inbound, now, &out)
+                // With DelayOpen the connection waits for the DelayOpenTimer in Active.
+                if state == .idle { setState(.active, &out) }
             } else {
                 out.append(.closeConnection)
             }
@@ -188,7 +190,8 @@ extension SessionFSM {
             break  // a second connection: the shell runs it in its own instance (§6.8)
         case .manualStop(let subcode, let message):
             manualStop(subcode: subcode, message: message, now, &out)
-        case .automaticStop(let n):
+        case .automaticStop(let cease):
+            let n = hardResetIfNeeded(cease)
             goIdle(now, &out, send: n, reason: .automaticStop(n))
         case .holdTimerExpires:
             goIdle(now, &out, send: .holdTimerExpired, reason: .holdTimerExpired)

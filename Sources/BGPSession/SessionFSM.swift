@@ -271,9 +271,20 @@ public struct SessionFSM: Sendable {
     mutating func manualStop(subcode: UInt8, message: String?, _ now: Instant, _ out: inout [Action]) {
         isAdministrativelyUp = false
         consecutiveFailures = 0
-        let n = NotificationMessage.cease(subcode, message: message)
+        let n = hardResetIfNeeded(.cease(subcode, message: message))
         let opened = state == .openSent || state == .openConfirm || state == .established
         goIdle(now, &out, send: opened ? n : nil, reason: .administrativeStop(n), countsAsFailure: false, restart: false)
+    }
+
+    /// RFC 8538 §5: with the N bit negotiated, a Cease that should flush the peer's copy of our
+    /// routes (maximum prefixes, administrative shutdown, peer de-configured, administrative
+    /// reset) goes out as Hard Reset 6/9 wrapping the original subcode and data.
+    func hardResetIfNeeded(_ n: NotificationMessage) -> NotificationMessage {
+        guard state == .established, negotiated?.gracefulRestart?.notification == true,
+              n.code == NotificationCode.cease,
+              [CeaseSubcode.maximumPrefixesReached, CeaseSubcode.administrativeShutdown,
+               CeaseSubcode.peerDeconfigured, CeaseSubcode.administrativeReset].contains(n.subcode) else { return n }
+        return NotificationMessage(code: NotificationCode.cease, subcode: CeaseSubcode.hardReset, data: [n.subcode] + n.data)
     }
 
     /// An event the state does not expect: 5/x FSM error (RFC 6608) where an OPEN was sent,

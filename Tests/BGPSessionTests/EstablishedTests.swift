@@ -137,6 +137,7 @@ import Testing
         Change(name: "hold time", edit: { $0.holdTime = 30 }, resets: ["holdTime"]),
         Change(name: "families", edit: { $0.families.insert(.ipv6Unicast) }, resets: ["families"]),
         Change(name: "add-path", edit: { $0.addPath = [.ipv4Unicast: .send] }, resets: ["addPath"]),
+        Change(name: "extended next hop", edit: { $0.extendedNextHop = [.ipv4Unicast] }, resets: ["extendedNextHop"]),
         Change(name: "graceful restart time", edit: { $0.gracefulRestart?.restartTime = 300 }, resets: ["gracefulRestart"]),
         Change(name: "AS and hold time", edit: { $0.peerAS = ASNumber(65001); $0.holdTime = 30 }, resets: ["peerAS", "holdTime"]),
         Change(name: "keepalive", edit: { $0.keepaliveTime = 10 }, resets: []),

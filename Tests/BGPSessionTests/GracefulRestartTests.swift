@@ -71,3 +71,42 @@ import Testing
         #expect(noGR.staleFamiliesToFlush(retained: Self.families) == Self.families)
     }
 }
+
+@Suite struct HardResetTests {
+    static func session(nBit: Bool) -> Harness {
+        var c = Fx.config()
+        c.gracefulRestart = LocalGracefulRestart(notification: true)
+        var h = Harness(c)
+        h.establish(Fx.peerOpen(gr: GracefulRestartCapability(notification: nBit, restartTime: 120,
+                                                              families: [.ipv4Unicast: true])))
+        return h
+    }
+
+    @Test func manualStopWithNBitSendsHardReset() throws {
+        var h = Self.session(nBit: true)
+        let a = h.send(.manualStop(message: "bye"))
+        let n = try #require(a.notifications.first)
+        #expect(n.code == 6 && n.subcode == 9)
+        #expect(n.data == [2, 3] + Array("bye".utf8))
+        #expect(n.hardResetInner == NotificationMessage.cease(CeaseSubcode.administrativeShutdown, message: "bye"))
+        #expect(n.shutdownCommunication == "bye")
+        #expect(!a.contains { if case .retainStaleRoutes = $0 { true } else { false } })
+    }
+
+    @Test func manualStopWithoutNBitSendsPlainCease() {
+        var h = Self.session(nBit: false)
+        #expect(h.send(.manualStop()).notifications == [NotificationMessage(code: 6, subcode: 2)])
+    }
+
+    @Test func otherConfigurationChangeIsNotAHardReset() {
+        var h = Self.session(nBit: true)
+        #expect(h.send(.manualStop(subcode: CeaseSubcode.otherConfigurationChange)).notifications
+                == [NotificationMessage(code: 6, subcode: 6)])
+    }
+
+    @Test func maximumPrefixesWithNBitIsAHardReset() {
+        var h = Self.session(nBit: true)
+        let a = h.send(.automaticStop(.cease(CeaseSubcode.maximumPrefixesReached)))
+        #expect(a.notifications == [NotificationMessage(code: 6, subcode: 9, data: [1])])
+    }
+}

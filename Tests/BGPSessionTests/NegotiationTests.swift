@@ -61,6 +61,19 @@ import Testing
         #expect(s.maxMessageLength == 65535)
     }
 
+    @Test func extendedNextHopPerDirection() throws {
+        var c = Fx.config(families: [.ipv4Unicast, .ipv6Unicast])
+        c.extendedNextHop = [.ipv4Unicast]
+        #expect(c.localOpen.capabilities.extendedNextHop == [.ipv4Unicast])
+        var o = Fx.peerOpen(families: [.ipv4Unicast, .ipv6Unicast])
+        let none = try OpenNegotiation.negotiate(o, config: c).get()
+        #expect(none.extendedNextHopReceive == [.ipv4Unicast])
+        #expect(none.extendedNextHopSend.isEmpty)
+        o.capabilities.extendedNextHop = [.ipv4Unicast, AddressFamily(afi: 1, safi: 128)]
+        let both = try OpenNegotiation.negotiate(o, config: c).get()
+        #expect(both.extendedNextHopSend == [.ipv4Unicast], "only negotiated families")
+    }
+
     @Test func gracefulRestartKeepsPeerFactsForNegotiatedFamilies() throws {
         let gr = GracefulRestartCapability(restartState: true, notification: true, restartTime: 300,
                                            families: [.ipv4Unicast: true, .ipv6Unicast: false])

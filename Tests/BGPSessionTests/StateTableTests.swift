@@ -190,6 +190,17 @@ import Testing
         ])
     }
 
+    /// Found by the random walk: with DelayOpen the adopted connection waits in Active, not Idle.
+    @Test func idleAdoptsTheConnectionIntoActiveWithDelayOpen() {
+        var h = Harness(Fx.config(delayOpen: .seconds(3)))
+        h.send(.manualStart)
+        h.send(.tcpConnectionFails)
+        #expect(h.send(.tcpConnectionConfirmed) == [
+            .stopTimer(.idleHold), .startTimer(.delayOpen, .seconds(3)), .stateChanged(from: .idle, to: .active),
+        ])
+        #expect(h.advance(.seconds(3)).contains(.stateChanged(from: .active, to: .openSent)))
+    }
+
     @Test func openSentHoldTimerUsesTheLargeValue() {
         var h = Harness()
         h.reach(.openSent)
