@@ -19,7 +19,8 @@ struct WireContext: Sendable {
     init(negotiated n: NegotiatedSession) {
         let recv = Set(n.addPath.filter { $0.value.contains(.receive) }.keys.map(WireBridge.wire))
         let send = Set(n.addPath.filter { $0.value.contains(.send) }.keys.map(WireBridge.wire))
-        decode = DecodeContext(fourOctetAS: n.fourOctetAS, addPath: recv, extendedMessages: n.extendedMessage)
+        decode = DecodeContext(fourOctetAS: n.fourOctetAS, addPath: recv, extendedMessages: n.extendedMessage,
+                               extendedNextHop: Set(n.extendedNextHopReceive.map(WireBridge.wire)))
         encode = EncodeContext(fourOctetAS: n.fourOctetAS, addPath: send, extendedMessages: n.extendedMessage)
     }
 }
@@ -58,6 +59,10 @@ enum WireBridge {
                 restarting: gr.restartState, notification: gr.notification, restartTime: gr.restartTime,
                 families: gr.families.sorted { $0.key < $1.key }.map { .init(wire($0.key), forwardingPreserved: $0.value) })))
         }
+        if !c.extendedNextHop.isEmpty {
+            // RFC 8950: NLRI of these families with an IPv6 next hop.
+            out.append(.extendedNextHop(c.extendedNextHop.sorted().map { ExtendedNextHopEntry(wire($0), nextHopAFI: WireFamily.afiIPv6) }))
+        }
         if let asn = c.fourOctetAS { out.append(.fourOctetAS(asn.value)) }
         if !c.addPath.isEmpty {
             out.append(.addPath(c.addPath.sorted { $0.key < $1.key }.map {
@@ -80,6 +85,8 @@ enum WireBridge {
                 s.gracefulRestart = GracefulRestartCapability(
                     restartState: gr.restarting, notification: gr.notification, restartTime: gr.restartTime,
                     families: Dictionary(gr.families.map { (session($0.family), $0.forwardingPreserved) }) { a, _ in a })
+            case .extendedNextHop(let entries):
+                for e in entries where e.nextHopAFI == WireFamily.afiIPv6 { s.extendedNextHop.insert(session(e.family)) }
             case .addPath(let entries):
                 for e in entries { s.addPath[session(e.family)] = BGPSession.AddPathMode(rawValue: e.mode.rawValue) }
             default: break
