@@ -512,8 +512,18 @@ final class Peer: @unchecked Sendable {
         guard let t = target(), let slot = established, slot.connection != nil else { return }
         var announce: [IPPrefix: RouteAttributes] = [:]
         var withdraw: [IPPrefix] = []
+        // Routes sharing attributes, source and family export to the same attributes: compute
+        // them once, so the Adj-RIB-Out shares one box per group too.
+        struct MemoKey: Hashable { var attributes: RouteAttributes; var source: RouteSource; var family: IPFamily }
+        var memo: [MemoKey: RouteAttributes?] = [:]
         for p in prefixes {
-            let want = locRib[p].flatMap { exportAttributes(for: $0, to: t) }
+            let want = locRib[p].flatMap { r -> RouteAttributes? in
+                let key = MemoKey(attributes: r.attributes, source: r.source, family: p.family)
+                if let hit = memo[key] { return hit }
+                let out = exportAttributes(for: r, to: t)
+                memo[key] = .some(out)
+                return out
+            }
             let had = adjRibOut[p]
             if want == had { continue }
             if let want { announce[p] = want; adjRibOut[p] = want } else if had != nil { withdraw.append(p); adjRibOut[p] = nil }

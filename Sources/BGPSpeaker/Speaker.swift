@@ -170,9 +170,13 @@ public final class Speaker: @unchecked Sendable {
         return out
     }
 
+    /// Our announcements without a next hop share one attribute set per family.
+    private static let selfAttributes = (v4: RouteAttributes(nextHop: .unspecified(.v4)), v6: RouteAttributes(nextHop: .unspecified(.v6)))
+
     private func localRoute(_ a: Announcement) -> Route {
-        Route(prefix: a.prefix, source: .local,
-              attributes: RouteAttributes(nextHop: a.nextHop ?? .unspecified(a.prefix.family)))
+        let attrs = a.nextHop.map { RouteAttributes(nextHop: $0) }
+            ?? (a.prefix.family == .v4 ? Self.selfAttributes.v4 : Self.selfAttributes.v6)
+        return Route(prefix: a.prefix, source: .local, attributes: attrs)
     }
 
     private func handle(_ r: PeerReport) {
