@@ -78,8 +78,14 @@ public struct Route: Hashable, Sendable {
 /// The Loc-RIB of part 1: every candidate per prefix (our announcements and each peer's
 /// Adj-RIB-In after import policy) and the best one. Pure value type, owned by the speaker queue.
 public struct RouteTable: Sendable {
-    /// prefix → source → attributes.
-    public private(set) var candidates: [IPPrefix: [RouteSource: RouteAttributes]] = [:]
+    /// prefix → its candidates. Almost every prefix has one or two, so a small array (one
+    /// allocation, linear search) instead of a dictionary per prefix.
+    private var table: [IPPrefix: [Candidate]] = [:]
+
+    struct Candidate: Sendable {
+        var source: RouteSource
+        var attributes: RouteAttributes
+    }
 
     public init() {}
 
@@ -87,45 +93,66 @@ public struct RouteTable: Sendable {
     @discardableResult
     public mutating func upsert(_ r: Route) -> Bool {
         let before = best(for: r.prefix)
-        candidates[r.prefix, default: [:]][r.source] = r.attributes
+        let c = Candidate(source: r.source, attributes: r.attributes)
+        if let i = table[r.prefix]?.firstIndex(where: { $0.source == r.source }) {
+            table[r.prefix]![i] = c
+        } else {
+            table[r.prefix, default: []].append(c)
+        }
         return best(for: r.prefix) != before
     }
 
     /// Removes a route. Returns true when the best route changed.
     @discardableResult
     public mutating func remove(prefix: IPPrefix, source: RouteSource) -> Bool {
-        guard candidates[prefix]?[source] != nil else { return false }
+        guard let i = table[prefix]?.firstIndex(where: { $0.source == source }) else { return false }
         let before = best(for: prefix)
-        candidates[prefix]?[source] = nil
-        if candidates[prefix]?.isEmpty == true { candidates[prefix] = nil }
+        table[prefix]!.remove(at: i)
+        if table[prefix]!.isEmpty { table[prefix] = nil }
         return best(for: prefix) != before
     }
 
     /// Removes every route from `source`; returns the prefixes whose best route changed.
     public mutating func removeAll(from source: RouteSource) -> [IPPrefix] {
         var changed: [IPPrefix] = []
-        for prefix in candidates.keys where candidates[prefix]?[source] != nil {
+        for (prefix, list) in table where list.contains(where: { $0.source == source }) {
             if remove(prefix: prefix, source: source) { changed.append(prefix) }
         }
         return changed
     }
 
-    public func routes(from source: RouteSource) -> [Route] {
-        candidates.compactMap { p, m in m[source].map { Route(prefix: p, source: source, attributes: $0) } }
+    /// Every candidate for `prefix`, by source.
+    public func candidates(for prefix: IPPrefix) -> [RouteSource: RouteAttributes] {
+        Dictionary((table[prefix] ?? []).map { ($0.source, $0.attributes) }) { a, _ in a }
     }
 
-    public var prefixes: [IPPrefix] { candidates.keys.sorted() }
+    public func routes(from source: RouteSource) -> [Route] {
+        table.compactMap { p, list in
+            list.first { $0.source == source }.map { Route(prefix: p, source: source, attributes: $0.attributes) }
+        }
+    }
+
+    public var prefixes: [IPPrefix] { table.keys.sorted() }
+    public var count: Int { table.count }
+
+    /// The best route of every prefix.
+    public var bestRoutes: [IPPrefix: Route] {
+        var out: [IPPrefix: Route] = [:]
+        out.reserveCapacity(table.count)
+        for p in table.keys { out[p] = best(for: p) }
+        return out
+    }
 
     /// Best path, RFC 4271 §9.1.2.2 simplified for part 1: our own announcements first, then
     /// highest LOCAL_PREF (default 100), shortest AS_PATH, lowest ORIGIN, lowest MED between
     /// routes from the same neighbour AS, eBGP over iBGP, lowest peer address.
     public func best(for prefix: IPPrefix) -> Route? {
-        guard let m = candidates[prefix] else { return nil }
-        var best: (RouteSource, RouteAttributes)?
-        for (s, a) in m {
-            if let b = best { if RouteTable.better(s, a, than: b.0, b.1) { best = (s, a) } } else { best = (s, a) }
+        guard let list = table[prefix] else { return nil }
+        var best: Candidate?
+        for c in list {
+            if let b = best { if RouteTable.better(c.source, c.attributes, than: b.source, b.attributes) { best = c } } else { best = c }
         }
-        return best.map { Route(prefix: prefix, source: $0.0, attributes: $0.1) }
+        return best.map { Route(prefix: prefix, source: $0.source, attributes: $0.attributes) }
     }
 
     static func better(_ s: RouteSource, _ a: RouteAttributes, than t: RouteSource, _ b: RouteAttributes) -> Bool {

@@ -165,9 +165,7 @@ public final class Speaker: @unchecked Sendable {
     }
 
     private func bestRoutes() -> [IPPrefix: Route] {
-        var out: [IPPrefix: Route] = [:]
-        for prefix in rib.candidates.keys { out[prefix] = rib.best(for: prefix) }
-        return out
+        rib.bestRoutes
     }
 
     /// Our announcements without a next hop share one attribute set per family.
@@ -322,7 +320,7 @@ public final class Speaker: @unchecked Sendable {
         var out: [RouteStatus] = []
         for prefix in rib.prefixes {
             let best = rib.best(for: prefix)
-            for (src, a) in rib.candidates[prefix, default: [:]].sorted(by: { $0.key < $1.key }) {
+            for (src, a) in rib.candidates(for: prefix).sorted(by: { $0.key < $1.key }) {
                 let peer: String
                 switch src { case .local: peer = "static"; case .peer(let addr, _): peer = addr.description }
                 let nh = a.nextHop.isUnspecified ? "self" : a.nextHop.description
