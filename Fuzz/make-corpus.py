@@ -3,7 +3,7 @@
 line with the exact NOTIFICATION and RFC 7606 action BGPWire must produce.
 
 Line format:  name ; context ; hex ; expectation
-  context      comma list: as4 (default) | as2, addpath4, extmsg, enh4   ("-" = defaults)
+  context      comma list: as4 (default) | as2, addpath4, extmsg, enh4, ebgp   ("-" = defaults)
   expectation  ok | CODE/SUBCODE[/DATAHEX] ACTION   (ACTION: reset | withdraw | discard)
 Run: python3 Fuzz/make-corpus.py > Tests/BGPWireTests/Corpus/bad-inputs.txt
 """
@@ -133,6 +133,15 @@ case("mp-reach-without-next-hop-attribute-ok",
      update(attrs=attr(0x80, 14, mp_reach(2, 1, V6NH, V6NLRI)) + ORIGIN + ASPATH), "ok")
 
 case("as-path-as-zero-rfc7607", update(attrs=ORIGIN + attr(0x40, 2, b"\x02\x02\x00\x00\xfd\xe9\x00\x00\x00\x00") + NH, nlri=NLRI), "3/11 withdraw")
+
+# --- From an external peer (RFC 7606 §7.5, §7.9, §7.10)
+case("local-pref-from-ebgp-disregarded-ok", with_attr(attr(0x40, 5, b"\x00\x00\x00\x64")), "ok", "ebgp")
+bad = attr(0x80, 9, b"\x0a\x00\x00\x01")
+case("originator-id-from-ebgp", with_attr(bad), "3/9/" + bad.hex() + " discard", "ebgp")
+bad = attr(0x80, 10, b"\x0a\x00\x00\x01")
+case("cluster-list-from-ebgp", with_attr(bad), "3/9/" + bad.hex() + " discard", "ebgp")
+bad = attr(0x80, 10, b"\x0a\x00\x00")
+case("cluster-list-malformed-from-ebgp", with_attr(bad), "3/5/" + bad.hex() + " withdraw", "ebgp")
 
 # --- Attribute errors: attribute discard
 bad = attr(0x40, 6, b"\x00")
