@@ -3,7 +3,7 @@
 line with the exact NOTIFICATION and RFC 7606 action BGPWire must produce.
 
 Line format:  name ; context ; hex ; expectation
-  context      comma list: as4 (default) | as2, addpath4, extmsg, enh4   ("-" = defaults)
+  context      comma list: as4 (default) | as2, addpath4, extmsg, enh4, ebgp   ("-" = defaults)
   expectation  ok | CODE/SUBCODE[/DATAHEX] ACTION   (ACTION: reset | withdraw | discard)
 Run: python3 Fuzz/make-corpus.py > Tests/BGPWireTests/Corpus/bad-inputs.txt
 """
@@ -112,24 +112,19 @@ bad = attr(0x40, 3, b"\x00\x00\x00\x00")
 case("next-hop-zero", update(attrs=ORIGIN + ASPATH + bad, nlri=NLRI), "3/8/" + bad.hex() + " withdraw")
 bad = attr(0x40, 3, b"\xe0\x00\x00\x05")
 case("next-hop-multicast", update(attrs=ORIGIN + ASPATH + bad, nlri=NLRI), "3/8/" + bad.hex() + " withdraw")
-bad = attr(0x80, 4, b"\x00\x00\x01")
-case("med-length-3", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0xc0, 4, b"\x00\x00\x00\x01")
-case("med-flags-transitive", with_attr(bad), "3/4/" + bad.hex() + " withdraw")
-bad = attr(0x40, 5, b"\x00\x64")
-case("local-pref-length-2", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0xc0, 8, b"\xfd\xe9\x00")
-case("communities-length-3", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0xc0, 8, b"")
-case("communities-length-0", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0x80, 9, b"\x0a\x00\x00\x01\x01")
-case("originator-id-length-5", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0x80, 10, b"\x0a\x00\x00\x01\x01\x02")
-case("cluster-list-length-6", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0xc0, 16, b"\x00\x02\xfd\xe9\x00\x00\x00")
-case("ext-communities-length-7", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
-bad = attr(0xc0, 32, b"\x00" * 11)
-case("large-community-length-11", with_attr(bad), "3/5/" + bad.hex() + " withdraw")
+# Attributes appended to a valid ORIGIN/AS_PATH/NEXT_HOP: (name, attribute, subcode); data = the attribute.
+for name, bad, sub in [
+    ("med-length-3", attr(0x80, 4, b"\x00\x00\x01"), 5),
+    ("med-flags-transitive", attr(0xc0, 4, b"\x00\x00\x00\x01"), 4),
+    ("local-pref-length-2", attr(0x40, 5, b"\x00\x64"), 5),
+    ("communities-length-3", attr(0xc0, 8, b"\xfd\xe9\x00"), 5),
+    ("communities-length-0", attr(0xc0, 8, b""), 5),
+    ("originator-id-length-5", attr(0x80, 9, b"\x0a\x00\x00\x01\x01"), 5),
+    ("cluster-list-length-6", attr(0x80, 10, b"\x0a\x00\x00\x01\x01\x02"), 5),
+    ("ext-communities-length-7", attr(0xc0, 16, b"\x00\x02\xfd\xe9\x00\x00\x00"), 5),
+    ("large-community-length-11", attr(0xc0, 32, b"\x00" * 11), 5),
+]:
+    case(name, with_attr(bad), f"3/{sub}/{bad.hex()} withdraw")
 case("missing-origin", update(attrs=ASPATH + NH, nlri=NLRI), "3/3/01 withdraw")
 case("missing-as-path", update(attrs=ORIGIN + NH, nlri=NLRI), "3/3/02 withdraw")
 case("missing-next-hop", update(attrs=ORIGIN + ASPATH, nlri=NLRI), "3/3/03 withdraw")
@@ -138,6 +133,15 @@ case("mp-reach-without-next-hop-attribute-ok",
      update(attrs=attr(0x80, 14, mp_reach(2, 1, V6NH, V6NLRI)) + ORIGIN + ASPATH), "ok")
 
 case("as-path-as-zero-rfc7607", update(attrs=ORIGIN + attr(0x40, 2, b"\x02\x02\x00\x00\xfd\xe9\x00\x00\x00\x00") + NH, nlri=NLRI), "3/11 withdraw")
+
+# --- From an external peer (RFC 7606 §7.5, §7.9, §7.10)
+case("local-pref-from-ebgp-disregarded-ok", with_attr(attr(0x40, 5, b"\x00\x00\x00\x64")), "ok", "ebgp")
+bad = attr(0x80, 9, b"\x0a\x00\x00\x01")
+case("originator-id-from-ebgp", with_attr(bad), "3/9/" + bad.hex() + " discard", "ebgp")
+bad = attr(0x80, 10, b"\x0a\x00\x00\x01")
+case("cluster-list-from-ebgp", with_attr(bad), "3/9/" + bad.hex() + " discard", "ebgp")
+bad = attr(0x80, 10, b"\x0a\x00\x00")
+case("cluster-list-malformed-from-ebgp", with_attr(bad), "3/5/" + bad.hex() + " withdraw", "ebgp")
 
 # --- Attribute errors: attribute discard
 bad = attr(0x40, 6, b"\x00")

@@ -6,7 +6,8 @@ import BGPWire
 let contexts: [DecodeContext] = [
     DecodeContext(),
     DecodeContext(fourOctetAS: false),
-    DecodeContext(addPath: [.ipv4Unicast, .ipv6Unicast], extendedMessages: true, extendedNextHop: [.ipv4Unicast]),
+    DecodeContext(addPath: [.ipv4Unicast, .ipv6Unicast], extendedMessages: true, extendedNextHop: [.ipv4Unicast],
+                  externalPeer: true),
 ]
 
 /// Property: a cleanly decoded message re-encodes to bytes that decode to the same value

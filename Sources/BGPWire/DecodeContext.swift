@@ -10,11 +10,16 @@ public struct DecodeContext: Hashable, Sendable {
     public var extendedMessages: Bool
     /// Families whose NLRI may come with an IPv6 next hop (RFC 8950; we advertised it).
     public var extendedNextHop: Set<AddressFamily>
+    /// The peer is in another AS (eBGP): LOCAL_PREF is disregarded (RFC 4271 §5.1.5, RFC 7606
+    /// §7.5) and ORIGINATOR_ID / CLUSTER_LIST are discarded (RFC 7606 §7.9, §7.10). The session
+    /// sets it; `negotiated` cannot know.
+    public var externalPeer: Bool
 
     public init(fourOctetAS: Bool = true, addPath: Set<AddressFamily> = [], extendedMessages: Bool = false,
-                extendedNextHop: Set<AddressFamily> = []) {
+                extendedNextHop: Set<AddressFamily> = [], externalPeer: Bool = false) {
         self.fourOctetAS = fourOctetAS; self.addPath = addPath
         self.extendedMessages = extendedMessages; self.extendedNextHop = extendedNextHop
+        self.externalPeer = externalPeer
     }
 
     public var maxMessageSize: Int {
@@ -24,10 +29,11 @@ public struct DecodeContext: Hashable, Sendable {
     public var framer: MessageFramer { MessageFramer(maxMessageSize: maxMessageSize) }
 
     /// The receive-side context from our OPEN's and the peer's capabilities.
-    public static func negotiated(local: [Capability], remote: [Capability]) -> DecodeContext {
+    public static func negotiated(local: [Capability], remote: [Capability], externalPeer: Bool = false) -> DecodeContext {
         let n = Negotiated(local: local, remote: remote)
         return DecodeContext(fourOctetAS: n.fourOctetAS, addPath: n.addPathReceive,
-                             extendedMessages: n.extendedMessages, extendedNextHop: n.extendedNextHopReceive)
+                             extendedMessages: n.extendedMessages, extendedNextHop: n.extendedNextHopReceive,
+                             externalPeer: externalPeer)
     }
 }
 

@@ -157,8 +157,11 @@ struct AttributeDecoder {
             try decodeValue(code: code, length: length, value: &r)
         } catch {
             let withData = error.subcode != UpdateSubcode.malformedASPath
+            // RFC 7606 §7.9/7.10: a well-formed ORIGINATOR_ID/CLUSTER_LIST from eBGP is discarded.
+            let fromEBGP = context.externalPeer && (code == AttributeCode.originatorID || code == AttributeCode.clusterList)
             try record(WireError(code: error.code, subcode: error.subcode, data: withData ? source.slice(whole) : [],
-                                 action: spec.action, attributeCode: code, reason: "\(spec.name): \(error.reason)"))
+                                 action: fromEBGP ? .attributeDiscard : spec.action, attributeCode: code,
+                                 reason: "\(spec.name): \(error.reason)"))
         }
     }
 
@@ -185,7 +188,8 @@ struct AttributeDecoder {
         case AttributeCode.multiExitDisc:
             attributes.med = try r.u32()
         case AttributeCode.localPref:
-            attributes.localPref = try r.u32()
+            let v = try r.u32()
+            if !context.externalPeer { attributes.localPref = v }  // from eBGP: disregarded, no error
         case AttributeCode.atomicAggregate:
             attributes.atomicAggregate = true
         case AttributeCode.aggregator:
@@ -198,8 +202,11 @@ struct AttributeDecoder {
             while !r.isAtEnd { list.append(Community(try r.u32())) }
             attributes.communities = list
         case AttributeCode.originatorID:
-            attributes.originatorID = IPv4Address(try r.u32())
+            let id = IPv4Address(try r.u32())
+            if context.externalPeer { throw fail(UpdateSubcode.optionalAttributeError, "received from an external peer") }
+            attributes.originatorID = id
         case AttributeCode.clusterList:
+            if context.externalPeer { throw fail(UpdateSubcode.optionalAttributeError, "received from an external peer") }
             var list: [IPv4Address] = []
             list.reserveCapacity(length / 4)
             while !r.isAtEnd { list.append(IPv4Address(try r.u32())) }

@@ -25,6 +25,7 @@ struct CorpusCase: CustomTestStringConvertible, Sendable {
                 case "addpath4": ctx.addPath.insert(.ipv4Unicast)
                 case "extmsg": ctx.extendedMessages = true
                 case "enh4": ctx.extendedNextHop.insert(.ipv4Unicast)
+                case "ebgp": ctx.externalPeer = true
                 default: break
                 }
             }
@@ -117,6 +118,15 @@ func outcome(_ bytes: [UInt8], _ context: DecodeContext) -> WireError? {
         #expect(u.attributes.unknown == [RawAttribute(flags: 0xe0, code: 99, value: [1, 2])])
         let again = try BGPMessage.update(u).encoded()
         #expect(hexString(again).contains("e063020102"))
+    }
+
+    @Test func localPrefFromAnExternalPeerIsDropped() throws {
+        let bytes = updateBytes(attributes: "400101 00 400206020100 00fde9 400304c0000201 400504 00000064", nlri: "18c63364")
+        guard case .update(let ibgp) = try decodeOne(bytes),
+              case .update(let ebgp) = try decodeOne(bytes, DecodeContext(externalPeer: true)) else { return }
+        #expect(ibgp.attributes.localPref == 100)
+        #expect(ebgp.attributes.localPref == nil)
+        #expect(ebgp.errors.isEmpty)
     }
 
     /// Found by the fuzzer: unknown attributes sent out of code order used to decode in received

@@ -73,3 +73,39 @@ import Testing
         #expect(OpenMessage(asn: ASNumber(65001), holdTime: 90, bgpIdentifier: v4("10.0.0.1"), capabilities: []).myAS == 65001)
     }
 }
+
+@Suite struct WireReaderTests {
+    let short = WireError(code: 9, subcode: 9, reason: "short")
+
+    @Test func readsBigEndianAndStopsAtTheEnd() throws {
+        var r = WireReader([1, 2, 3, 4, 5, 6, 7, 8, 9], range: 1..<8, truncation: short)
+        #expect(try r.u16() == 0x0203)
+        #expect(try r.u24() == 0x040506)
+        #expect(r.remaining == 2)
+        #expect(throws: short) { try r.u32() }
+        #expect(r.remaining == 2, "a failed read consumes nothing")
+        #expect(try r.u16() == 0x0708)
+        #expect(r.isAtEnd)
+        #expect(throws: short) { try r.u8() }
+    }
+
+    @Test func subReadersAreBoundedAndThrowTheirOwnError() throws {
+        let inner = WireError(code: 8, subcode: 8, reason: "inner")
+        var r = WireReader([0, 1, 2, 3, 4, 5], truncation: short)
+        var sub = try r.subReader(3, truncation: inner)
+        #expect(r.remaining == 3)
+        #expect(try sub.bytes(3) == [0, 1, 2])
+        #expect(throws: inner) { try sub.u8() }
+        #expect(throws: short) { try r.subReader(4) }
+        #expect(r.rest() == [3, 4, 5])
+    }
+
+    @Test func writerPatchesLengths() {
+        var w = WireWriter()
+        let at = w.placeholder(width: 2)
+        w.u32(0xdead_beef)
+        w.u64(1)
+        w.patchLength(at: at, width: 2)
+        #expect(w.bytes == [0, 12, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 0, 0, 0, 1])
+    }
+}
