@@ -443,7 +443,7 @@ final class Peer: @unchecked Sendable {
     // MARK: session
 
     private func established(_ neg: NegotiatedSession, on slot: ConnectionSlot) {
-        slot.context = WireContext(negotiated: neg)
+        slot.context = WireContext(negotiated: neg, externalPeer: config.isEBGP(localAS: localAS))
         localAddress = (try? slot.connection?.socket.localAddress())?.ip
         logger.info("session established", metadata: [
             "bgp.peerAS": "\(neg.peerAS)", "bgp.hold": "\(neg.holdTime)",

@@ -16,11 +16,14 @@ struct WireContext: Sendable {
 
     init() {}
 
-    init(negotiated n: NegotiatedSession) {
+    init(negotiated n: NegotiatedSession, externalPeer: Bool) {
         let recv = Set(n.addPath.filter { $0.value.contains(.receive) }.keys.map(WireBridge.wire))
         let send = Set(n.addPath.filter { $0.value.contains(.send) }.keys.map(WireBridge.wire))
+        // RFC 7606 §7.5/7.9/7.10: from an eBGP peer LOCAL_PREF is disregarded and
+        // ORIGINATOR_ID/CLUSTER_LIST are discarded.
         decode = DecodeContext(fourOctetAS: n.fourOctetAS, addPath: recv, extendedMessages: n.extendedMessage,
-                               extendedNextHop: Set(n.extendedNextHopReceive.map(WireBridge.wire)))
+                               extendedNextHop: Set(n.extendedNextHopReceive.map(WireBridge.wire)),
+                               externalPeer: externalPeer)
         encode = EncodeContext(fourOctetAS: n.fourOctetAS, addPath: send, extendedMessages: n.extendedMessage)
     }
 }
