@@ -19,10 +19,13 @@ public struct PeerStatus: Codable, Sendable, Equatable {
     public var info: String
     public var prefixesReceived: Int
     public var prefixesSent: Int
+    /// How many times the session reached Established since the daemon started.
+    public var establishedCount: Int
     public init(name: String, peerAddress: String, peerType: String, state: String, since: String, info: String,
-                prefixesReceived: Int, prefixesSent: Int) {
+                prefixesReceived: Int, prefixesSent: Int, establishedCount: Int = 0) {
         self.name = name; self.peerAddress = peerAddress; self.peerType = peerType; self.state = state
         self.since = since; self.info = info; self.prefixesReceived = prefixesReceived; self.prefixesSent = prefixesSent
+        self.establishedCount = establishedCount
     }
 }
 

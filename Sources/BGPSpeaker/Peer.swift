@@ -23,6 +23,8 @@ struct PeerRuntimeStatus: Sendable, Equatable {
     var lastError: String?
     var prefixesReceived = 0
     var prefixesSent = 0
+    /// How many times the session reached Established (GoBGP's "flops" counts the other way).
+    var establishedCount = 0
 }
 
 /// One BGP connection of a peer: the FSM instance that runs on it, the socket, its timers and
@@ -255,7 +257,7 @@ final class Peer: @unchecked Sendable {
             if slot === primary {
                 status.state = to
                 status.sinceEpoch = WallClock.now()
-                if to == .established { status.lastError = nil }
+                if to == .established { status.lastError = nil; status.establishedCount += 1 }
                 publishStatus()
             }
         }

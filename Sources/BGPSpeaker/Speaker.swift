@@ -312,7 +312,7 @@ public final class Speaker: @unchecked Sendable {
                 name: pc.name, peerAddress: pc.address.description,
                 peerType: pc.peerType ?? (pc.isEBGP(localAS: config.asNumber) ? "eBGP" : "iBGP"),
                 state: up ? "up" : "start", since: WallClock.birdStyle(s.sinceEpoch), info: info,
-                prefixesReceived: s.prefixesReceived, prefixesSent: s.prefixesSent)
+                prefixesReceived: s.prefixesReceived, prefixesSent: s.prefixesSent, establishedCount: s.establishedCount)
         }
     }
 

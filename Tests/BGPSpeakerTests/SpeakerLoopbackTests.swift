@@ -79,6 +79,23 @@ import TestSupport
         #expect(Self.up(p.a) && Self.up(p.b))  // an announcement change resets nothing
     }
 
+    /// SIGHUP semantics: a keepalive change is applied in place, a hold time change (a new OPEN
+    /// is needed) resets that session once.
+    @Test func reloadResetsOnlyWhenTheSessionMustChange() throws {
+        let p = try Self.pair(aAnnounce: [Announcement(prefix: IPPrefix("10.1.0.0/24")!)], bAnnounce: [])
+        defer { p.stop() }
+        func count() -> Int? { p.b.peerStatuses().first?.establishedCount }
+        #expect(eventually(timeout: 10) { Self.up(p.a) && Self.up(p.b) && count() == 1 })
+        var cfg = p.a.config
+        cfg.peers[0].keepaliveTime = .init(seconds: 2)
+        try p.a.reload(cfg)
+        #expect(!eventually(timeout: 2) { count() != 1 || !Self.up(p.b) }, "an in-place change reset the session")
+        cfg.peers[0].holdTime = .init(seconds: 12)
+        try p.a.reload(cfg)
+        #expect(eventually(timeout: 10) { count() == 2 && Self.up(p.a) && Self.up(p.b) })
+        #expect(eventually(timeout: 5) { Self.best(p.b, "10.1.0.0/24") != nil })
+    }
+
     @Test func ipv6Transport() throws {
         let p = try Self.pair(aAddr: "::1", bAddr: "::1", families: [.ipv6],
                               aAnnounce: [Announcement(prefix: IPPrefix("2001:db8:a::/48")!)],

@@ -31,10 +31,12 @@ public struct NodePeerStatus: Codable, Sendable, Equatable {
     public var info: String
     public var prefixesReceived: Int?
     public var prefixesSent: Int?
+    public var establishedCount: Int?
     public init(name: String? = nil, peerAddress: String, peerType: String, state: String, since: String, info: String,
-                prefixesReceived: Int? = nil, prefixesSent: Int? = nil) {
+                prefixesReceived: Int? = nil, prefixesSent: Int? = nil, establishedCount: Int? = nil) {
         self.name = name; self.peerAddress = peerAddress; self.peerType = peerType; self.state = state
         self.since = since; self.info = info; self.prefixesReceived = prefixesReceived; self.prefixesSent = prefixesSent
+        self.establishedCount = establishedCount
     }
 }
 
