@@ -142,6 +142,7 @@ struct GoBGPPeer: PeerDaemon {
                 hold-time = 3
                 keepalive-interval = 1
                 connect-retry = 1
+                idle-hold-time-after-reset = 1
               [[neighbors.afi-safis]]
                 [neighbors.afi-safis.config]
                   afi-safi-name = "\(afi)"

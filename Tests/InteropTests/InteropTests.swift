@@ -96,7 +96,7 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         }, diag(lab, d))
         #expect(lab.log("twill.log").contains("4/0 Hold Timer Expired"), diag(lab, d))
         lab.thaw(proc)
-        #expect(eventually(timeout: 45) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) },
+        #expect(eventually(timeout: 60) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) },
                 diag(lab, d))
         #expect(eventually(timeout: 15) { lab.twillRoute("2001:db8:2::/48") != nil }, diag(lab, d))
     }
