@@ -87,11 +87,15 @@ final class Peer: @unchecked Sendable {
         var families: Set<BGPSession.AddressFamily> = []
         for f in c.addressFamilies { families.insert(f == .ipv4 ? .ipv4Unicast : .ipv6Unicast) }
         let keep = c.keepaliveTime.map { UInt16(clamping: $0.seconds) }
+        // Waiting for the peer's OPEN: RFC 4271 suggests 4 minutes. A connection whose FIN never
+        // reaches us (e.g. an MD5 peer that dropped its key while closing) would sit in OpenSent
+        // that long, so wait twice the hold time, at least 30 s and at most 240 s.
+        let openHold = Duration.seconds(max(30, min(240, 2 * c.holdTime.seconds)))
         return PeerSessionConfig(
             localAS: localAS, peerAS: c.asNumber, localRouterID: routerID, peerAddress: c.address,
             localAddress: c.sourceAddress, peerPort: c.port, password: c.password, passive: c.passive,
             holdTime: UInt16(clamping: c.holdTime.seconds), keepaliveTime: keep,
-            connectRetryTime: .seconds(5), idleHoldTime: .seconds(1), maxIdleHoldTime: .seconds(60),
+            openHoldTime: openHold, connectRetryTime: .seconds(5), idleHoldTime: .seconds(1), maxIdleHoldTime: .seconds(60),
             families: families, gracefulRestart: nil)
     }
 

@@ -53,10 +53,11 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         try d.start(lab: lab, twillAS: "4200000001", passive: true, password: pw)
         try lab.startTwill(lab.config(Lab.twillConfig(password: pw, announce: Self.twillPrefixes)))
 
-        #expect(eventually(timeout: 30) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) },
-                diag(lab, d))
-        #expect(eventually(timeout: 10) { d.established(lab: lab, Lab.twV4) && d.established(lab: lab, Lab.twV6) },
-                diag(lab, d))
+        let ok1 = eventually(timeout: 30) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) }
+
+        #expect(ok1, diag(lab, d))
+        let ok2 = eventually(timeout: 10) { d.established(lab: lab, Lab.twV4) && d.established(lab: lab, Lab.twV6) }
+        #expect(ok2, diag(lab, d))
 
         // Twill → peer: next hop self on eBGP, our AS prepended.
         #expect(eventually(timeout: 15) {
@@ -79,7 +80,8 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         // Our withdrawal (SIGHUP with one announcement fewer) reaches the peer; the IPv6 route,
         // whose session settings did not change, stays.
         try lab.reloadTwill(lab.config(Lab.twillConfig(password: pw, announce: ["2001:db8:50::/48"])))
-        #expect(eventually(timeout: 15) { d.route(lab: lab, "10.50.0.0/24") == nil }, diag(lab, d))
+        let ok3 = eventually(timeout: 15) { d.route(lab: lab, "10.50.0.0/24") == nil }
+        #expect(ok3, diag(lab, d))
         #expect(d.route(lab: lab, "2001:db8:50::/48") != nil)
         #expect(lab.twillEstablished(Lab.peerV6))
 
@@ -90,15 +92,17 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         // Freeze the peer: the hold timer (3 s) expires, Twill sends 4/0 and drops the routes.
         let proc = try #require(d.process)
         lab.freeze(proc)
-        #expect(eventually(timeout: 12) {
-            let p = lab.twillPeers().first { $0.peerAddress == Lab.peerV6 }
-            return p?.state != "up" && lab.twillRoute("2001:db8:2::/48") == nil
-        }, diag(lab, d))
+        let dropped = eventually(timeout: 12) {
+            let peers = lab.twillPeers()
+            return peers.count == 2 && peers.allSatisfy { $0.state != "up" } && lab.twillRoute("2001:db8:2::/48") == nil
+        }
+        #expect(dropped, diag(lab, d))
         #expect(lab.log("twill.log").contains("4/0 Hold Timer Expired"), diag(lab, d))
         lab.thaw(proc)
-        #expect(eventually(timeout: 60) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) },
-                diag(lab, d))
-        #expect(eventually(timeout: 15) { lab.twillRoute("2001:db8:2::/48") != nil }, diag(lab, d))
+        let ok4 = eventually(timeout: 60) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) }
+        #expect(ok4, diag(lab, d))
+        let ok5 = eventually(timeout: 15) { lab.twillRoute("2001:db8:2::/48") != nil }
+        #expect(ok5, diag(lab, d))
     }
 
     /// Twill passive, the peer connects (MD5 keys on Twill's dual-stack listener, one per peer
@@ -112,13 +116,15 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         let pw = "passive-\(kind)"
         try lab.startTwill(lab.config(Lab.twillConfig(passive: true, password: pw, announce: Self.twillPrefixes)))
         try d.start(lab: lab, twillAS: "4200000001", passive: false, password: pw)
-        #expect(eventually(timeout: 30) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) },
-                diag(lab, d))
-        #expect(eventually(timeout: 15) {
+        let ok6 = eventually(timeout: 30) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) }
+        #expect(ok6, diag(lab, d))
+        let routed = eventually(timeout: 15) {
             d.route(lab: lab, "2001:db8:50::/48") == PeerRoute(nextHop: Lab.twV6, asPath: "4200000001")
                 && d.route(lab: lab, "10.50.0.0/24") == PeerRoute(nextHop: Lab.twV4, asPath: "4200000001")
-        }, diag(lab, d))
-        #expect(eventually(timeout: 15) { lab.twillRoute("192.0.2.0/24")?.nextHop == Lab.peerV4 }, diag(lab, d))
+        }
+        #expect(routed, diag(lab, d))
+        let ok7 = eventually(timeout: 15) { lab.twillRoute("192.0.2.0/24")?.nextHop == Lab.peerV4 }
+        #expect(ok7, diag(lab, d))
     }
 
     /// Mismatched TCP MD5 passwords: no session comes up on either side.
@@ -153,7 +159,9 @@ enum DaemonKind: String, CaseIterable, Sendable, CustomStringConvertible {
         let up = eventually(timeout: birdGTSM ? 20 : 8) { lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6) }
         #expect(up == birdGTSM, diag(lab, d))
         if birdGTSM {
-            #expect(eventually(timeout: 10) { d.route(lab: lab, "2001:db8:50::/48") != nil }, diag(lab, d))
+            let ok8 = eventually(timeout: 10) { d.route(lab: lab, "2001:db8:50::/48") != nil }
+
+            #expect(ok8, diag(lab, d))
         }
     }
 }
