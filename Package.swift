@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "NetCore", swiftSettings: pureSettings),
         .target(name: "NodeModel", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
-        .target(name: "BGPSession", dependencies: ["BGPWire", "NetCore"], swiftSettings: pureSettings),
+        .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
-        .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "BGPWire"]),
+        .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),

@@ -1,0 +1,93 @@
+import BGPSession
+import NetCore
+import Testing
+
+@Suite struct BackoffTests {
+    @Test func connectRetryInConnectRestartsTheConnect() {
+        var h = Harness()
+        h.send(.manualStart)
+        #expect(h.advance(.seconds(29)).isEmpty)
+        #expect(h.advance(.seconds(1)) == [.closeConnection, .startTimer(.connectRetry, .seconds(30)), .connect])
+        #expect(h.state == .connect)
+        #expect(h.fsm.consecutiveFailures == 0)
+    }
+
+    @Test func connectRetryInActiveConnects() {
+        var h = Harness()
+        h.reach(.openSent)
+        h.send(.tcpConnectionFails)
+        #expect(h.state == .active)
+        #expect(h.advance(.seconds(30)) == [
+            .startTimer(.connectRetry, .seconds(30)), .connect, .stateChanged(from: .active, to: .connect),
+        ])
+    }
+
+    @Test func idleHoldDoublesUpToTheCap() {
+        var h = Harness()
+        h.send(.manualStart)
+        var waits: [Duration] = []
+        for _ in 0..<8 {
+            let a = h.send(.tcpConnectionFails)  // connect refused
+            let wait = a.startedTimers[.idleHold]
+            waits.append(wait ?? .zero)
+            // Nothing happens before the idle hold time; then the FSM connects again.
+            #expect(h.advance((wait ?? .zero) - .milliseconds(100)).isEmpty)
+            #expect(h.advance(.milliseconds(100)).contains(.connect))
+        }
+        #expect(waits == [5, 10, 20, 40, 80, 120, 120, 120].map { Duration.seconds($0) })
+        #expect(h.fsm.consecutiveFailures == 8)
+    }
+
+    @Test func stableSessionResetsTheBackoff() {
+        var h = Harness()
+        h.send(.manualStart)
+        for _ in 0..<4 { h.send(.tcpConnectionFails); h.advance(h.fsm.nextIdleHoldTime) }
+        #expect(h.fsm.consecutiveFailures == 4)
+        // Established for 59 s: still flapping, the backoff keeps growing.
+        h.send(.tcpConnectionAcked)
+        h.send(.openReceived(Fx.peerOpen()))
+        h.send(.keepaliveReceived)
+        h.advance(.seconds(29)); h.send(.keepaliveReceived)
+        h.advance(.seconds(29)); h.send(.keepaliveReceived)
+        h.advance(.seconds(1))
+        #expect(h.send(.tcpConnectionFails).startedTimers[.idleHold] == .seconds(80))
+        // Established for 60 s or more: the next failure starts again from 5 s.
+        h.advance(.seconds(80))
+        h.send(.tcpConnectionAcked)
+        h.send(.openReceived(Fx.peerOpen()))
+        h.send(.keepaliveReceived)
+        for _ in 0..<3 { h.advance(.seconds(20)); h.send(.keepaliveReceived) }
+        #expect(h.send(.tcpConnectionFails).startedTimers[.idleHold] == .seconds(5))
+        #expect(h.fsm.consecutiveFailures == 1)
+    }
+
+    @Test func manualStartResetsTheBackoff() {
+        var h = Harness()
+        h.send(.manualStart)
+        for _ in 0..<3 { h.send(.tcpConnectionFails); h.advance(h.fsm.nextIdleHoldTime) }
+        h.send(.manualStop())
+        #expect(h.fsm.consecutiveFailures == 0)
+        h.send(.manualStart)
+        #expect(h.send(.tcpConnectionFails).startedTimers[.idleHold] == .seconds(5))
+    }
+
+    @Test func passivePeerRestartsPassively() {
+        var h = Harness(Fx.config(passive: true))
+        h.send(.manualStart)
+        h.send(.tcpConnectionConfirmed)
+        h.send(.openReceived(Fx.peerOpen(asn: ASNumber(1))))  // bad AS
+        #expect(h.state == .idle)
+        #expect(h.advance(.seconds(5)) == [.stateChanged(from: .idle, to: .active)])
+    }
+
+    @Test func customBackoffSettings() {
+        var c = Fx.config()
+        c.idleHoldTime = .seconds(1)
+        c.maxIdleHoldTime = .seconds(3)
+        var h = Harness(c)
+        h.send(.manualStart)
+        var waits: [Duration?] = []
+        for _ in 0..<4 { waits.append(h.send(.tcpConnectionFails).startedTimers[.idleHold]); h.advance(.seconds(3)) }
+        #expect(waits == [.seconds(1), .seconds(2), .seconds(3), .seconds(3)])
+    }
+}
