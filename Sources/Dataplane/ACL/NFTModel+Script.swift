@@ -138,7 +138,7 @@ public enum NFTScript {
             if clear != 0 { o += " & \(hex(~clear))" }
             if set != 0 { o += " | \(hex(set))" }
             return o
-        case .log(let p): return "log prefix \"\(p): \""
+        case .log(let p): return "log prefix \"\(p)\""
         case .masquerade: return "masquerade fully-random"
         }
     }
