@@ -34,6 +34,8 @@ extension ACLRenderer {
         var model: NFTModel
         var workloadsByName: [String: ACLWorkload] = [:]
         var tiers: [String: ACLTier] = [:]
+        /// Policies applying to each workload interface, per direction (built once: O(policies × selected)).
+        var policiesByWorkload: [String: [ACLDirection: [ACLPolicy]]] = [:]
 
         init(input: ACLInput) {
             self.input = input
@@ -125,7 +127,7 @@ extension ACLRenderer {
         /// Policies applying to each (workload, direction), grouped by tier in evaluation order.
         func tierPlan(for iface: String, _ dir: ACLDirection) -> [(ACLTier, [ACLPolicy])] {
             var byTier: [String: [ACLPolicy]] = [:]
-            for p in input.policies where p.types.contains(dir) && p.selects.contains(iface) {
+            for p in policiesByWorkload[iface]?[dir] ?? [] {
                 byTier[p.tier, default: []].append(p)
             }
             let orderedTiers = byTier.keys.map { tiers[$0]! }.sorted {
@@ -138,6 +140,9 @@ extension ACLRenderer {
 
         mutating func renderPolicies() throws(ACLRenderError) {
             for p in input.policies {
+                for iface in p.selects {
+                    for dir in p.types { policiesByWorkload[iface, default: [:]][dir, default: []].append(p) }
+                }
                 for dir in ACLDirection.allCases where p.types.contains(dir) && !p.selects.isEmpty {
                     let name = ACLNames.policy(p.name, dir)
                     var rules: [NFTRule] = []

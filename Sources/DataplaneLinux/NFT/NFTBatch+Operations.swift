@@ -25,11 +25,21 @@ extension NFTBatchBuffer {
                 if s.interval { flags |= UInt32(NFT_SET_INTERVAL.rawValue) }
                 if s.isVerdictMap { flags |= UInt32(NFT_SET_MAP.rawValue) }
                 nftnl_set_set_u32(set, UInt16(NFTNL_SET_FLAGS.rawValue), flags)
+                // The kernel requires a transaction-local set id on NEWSET.
+                nftnl_set_set_u32(set, UInt16(NFTNL_SET_ID.rawValue), self.lastSeq &+ 1)
                 nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_TYPE.rawValue), s.keyType.datatype)
                 nftnl_set_set_u32(set, UInt16(NFTNL_SET_KEY_LEN.rawValue), UInt32(s.keyType.length))
                 if s.isVerdictMap {
                     nftnl_set_set_u32(set, UInt16(NFTNL_SET_DATA_TYPE.rawValue), NFT_DATA_VERDICT.rawValue)
                     nftnl_set_set_u32(set, UInt16(NFTNL_SET_DATA_LEN.rawValue), 0)
+                }
+                if s.keyType == .ifname {
+                    // nft prints string keys only when told they are host byte order.
+                    let ud = nftnl_udata_buf_alloc(64)!
+                    defer { nftnl_udata_buf_free(ud) }
+                    _ = nftnl_udata_put_u32(ud, UInt8(NFTNL_UDATA_SET_KEYBYTEORDER.rawValue), 1 /* BYTEORDER_HOST_ENDIAN */)
+                    nftnl_set_set_data(set, UInt16(NFTNL_SET_USERDATA.rawValue), nftnl_udata_buf_data(ud),
+                                       nftnl_udata_buf_len(ud))
                 }
                 nftnl_set_nlmsg_build_payload(nlh, set)
             }
