@@ -14,6 +14,10 @@ final class NFTLab {
     init() throws {
         node = "twn" + suffix
         try Shell.check(["ip", "netns", "add", node])
+        do { try setUpNode() } catch { cleanup(); throw error }
+    }
+
+    private func setUpNode() throws {
         try nodeExec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
         try Shell.check(["ip", "-n", node, "link", "set", "lo", "up"])
         // The node's own address (workloads reach it by their default route).
@@ -32,8 +36,8 @@ final class NFTLab {
 
     func addWorkload(_ letter: String, ip: String) throws {
         let ns = "tw\(letter)w" + suffix, iface = "tw\(letter)" + suffix
+        workloads[letter] = Workload(ns: ns, iface: iface, ip: ip)  // recorded first: cleanup removes it
         try Shell.check(["ip", "netns", "add", ns])
-        workloads[letter] = Workload(ns: ns, iface: iface, ip: ip)
         try Shell.check(["ip", "-n", node, "link", "add", iface, "type", "veth", "peer", "name", "eth0", "netns", ns])
         try Shell.check(["ip", "-n", node, "link", "set", iface, "up"])
         try Shell.check(["ip", "-n", ns, "link", "set", "lo", "up"])
