@@ -81,16 +81,16 @@ func seconds(_ d: Duration) -> String {
     return String(format: "%.3f s", Double(c.seconds) + Double(c.attoseconds) / 1e18)
 }
 
-func runNFT(_ args: [String], stdin: String? = nil) -> (Int32, String) {
+/// Runs `nft -f file` (through `ip netns exec` when a namespace is given, as the batch goes
+/// through its namespace socket); returns the exit status and stderr.
+func runNFT(file: String, netns: String?) -> (Int32, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["nft"] + args
-    let err = Pipe(), inp = Pipe()
+    p.arguments = (netns.map { ["ip", "netns", "exec", URL(fileURLWithPath: $0).lastPathComponent] } ?? [])
+        + ["nft", "-f", file]
+    let err = Pipe()
     p.standardError = err
-    p.standardInput = inp
     try! p.run()
-    if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try? inp.fileHandleForWriting.close()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
 }
@@ -117,7 +117,7 @@ do {
     print("twill batch, add one workload to \(o.workloads): \(seconds(t2)) (\(report.operations) operations, \(report.messages) messages)")
     var plan: NFTPlan!
     let tp = clock.measure { plan = NFTPlan.diff(from: model, to: bigger) }
-    print("  of which computing the plan (diff of two 1000-workload models): \(seconds(tp))")
+    print("  of which computing the plan (diff of two \(o.workloads)-workload models): \(seconds(tp))")
     let t3 = try clock.measure { report = try acl.rebuild(bigger) }
     print("twill batch, restart resync (read back + rewrite): \(seconds(t3)) (\(report.messages) messages)")
     if o.compareNFT {
@@ -127,32 +127,15 @@ do {
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         var status: (Int32, String) = (0, "")
-        let nsArgs = o.netns.map { ["ip", "netns", "exec", URL(fileURLWithPath: $0).lastPathComponent] } ?? []
-        let tn = clock.measure {
-            if nsArgs.isEmpty { status = runNFT(["-f", path]) } else {
-                // Run through `ip netns exec` like the batch runs through its namespace socket.
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                p.arguments = nsArgs + ["nft", "-f", path]
-                try! p.run()
-                p.waitUntilExit()
-                status = (p.terminationStatus, "")
-            }
-        }
+        let tn = clock.measure { status = runNFT(file: path, netns: o.netns) }
         print("nft -f of the same ruleset (\(script.utf8.count) bytes of text), from scratch: \(seconds(tn)) (exit \(status.0))")
         if status.0 != 0 { print(status.1) }
         // The same one-workload delta through nft -f, on the table nft just loaded.
         let delta = plan.script()
         try delta.write(toFile: path, atomically: true, encoding: .utf8)
-        let td = clock.measure {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = nsArgs + ["nft", "-f", path]
-            try! p.run()
-            p.waitUntilExit()
-            status = (p.terminationStatus, "")
-        }
+        let td = clock.measure { status = runNFT(file: path, netns: o.netns) }
         print("nft -f of the same add-one-workload delta (\(delta.utf8.count) bytes): \(seconds(td)) (exit \(status.0))")
+        if status.0 != 0 { print(status.1) }
     }
     if !o.keep { try acl.deleteTable() }
 } catch {
