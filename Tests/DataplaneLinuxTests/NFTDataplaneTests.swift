@@ -10,7 +10,7 @@ import TestSupport
 @Suite(.serialized) struct NFTDataplaneTests {
     func input(_ lab: NFTLab, _ policies: [ACLPolicy]) -> ACLInput {
         ACLInput(workloads: lab.workloads.values.sorted { $0.iface < $1.iface }.map {
-            ACLWorkload(interface: $0.iface, addresses: [IPAddress($0.ip)!])
+            ACLWorkload(interface: $0.iface, addresses: [IPAddress($0.ip)!] + ($0.ip6.map { [IPAddress($0)!] } ?? []))
         }, policies: policies)
     }
 
@@ -107,6 +107,27 @@ import TestSupport
         try acl.apply(input(lab, [deny, allow]))
         #expect(try !lab.connects(fromNamespace: b.ns, to: a.ip, port: 8080))
         #expect(try lab.connects(fromNamespace: b.ns, to: a.ip, port: 9090))
+    }
+
+    @Test func ipv6PolicyNeighbourDiscoveryAndAntiSpoofing() throws {
+        guard Privileged.check("nft IPv6 in netns", needs: ["ip", "nft"]) else { return }
+        let lab = try NFTLab()
+        defer { lab.cleanup() }
+        try lab.addWorkload("a", ip: "10.65.2.1", ip6: "fd00:65::1")
+        try lab.addWorkload("b", ip: "10.65.2.2", ip6: "fd00:65::2")
+        let (a, b) = (lab.workloads["a"]!, lab.workloads["b"]!)
+        try Shell.check(["ip", "-n", b.ns, "addr", "add", "fd00:65::99/128", "dev", "eth0", "nodad"])
+        try lab.nodeExec(["ip", "-6", "route", "add", "fd00:65::99/128", "dev", b.iface])
+        let acl = NFTablesACL(table: "twill", socket: try NFTSocket(networkNamespace: lab.nodeNetnsPath))
+        // a admits only IPv6 sources in fd00:65::/112 on 8080 (a v6-only rule from its nets).
+        let p = ACLPolicy(name: "v6-only", selects: [a.iface], ingress: [
+            ACLRule(action: .allow, protocol_: ACLRule.tcp, source: .init(nets: [IPPrefix("fd00:65::/112")!]),
+                    destination: .init(ports: [ACLPortRange(8080)]))])
+        try acl.apply(input(lab, [p]))
+        try lab.listen("a", ports: [8080])
+        #expect(try lab.connects("b", "a", 8080, v6: true), "IPv6 allowed (neighbour discovery passes wl-to-host)")
+        #expect(try !lab.connects("b", "a", 8080), "IPv4 to the same port is not allowed by the v6-only rule")
+        #expect(try !lab.connects("b", "a", 8080, source: "fd00:65::99", v6: true), "spoofed IPv6 source is dropped")
     }
 
     @Test func kernelRejectionNamesTheObjectAndAppliesNothing() throws {

@@ -5,7 +5,7 @@ import TestSupport
 /// workload has a /32 and a default route via 169.254.1.1; the node side answers ARP by proxy
 /// and routes the /32 to the veth. Every name carries a random suffix; `cleanup()` removes all.
 final class NFTLab {
-    struct Workload { var ns: String; var iface: String; var ip: String }
+    struct Workload { var ns: String; var iface: String; var ip: String; var ip6: String? }
     let suffix = String(format: "%06x", UInt32.random(in: 0..<0xFFFFFF))
     let node: String
     private(set) var workloads: [String: Workload] = [:]
@@ -34,9 +34,11 @@ final class NFTLab {
     @discardableResult
     func nodeExec(_ args: [String]) throws -> String { try Shell.check(["ip", "netns", "exec", node] + args) }
 
-    func addWorkload(_ letter: String, ip: String) throws {
+    /// With `ip6`, the workload also gets that /128 and a default route via fe80::1, which every
+    /// node-side veth holds (as Calico gives them all one link-local address).
+    func addWorkload(_ letter: String, ip: String, ip6: String? = nil) throws {
         let ns = "tw\(letter)w" + suffix, iface = "tw\(letter)" + suffix
-        workloads[letter] = Workload(ns: ns, iface: iface, ip: ip)  // recorded first: cleanup removes it
+        workloads[letter] = Workload(ns: ns, iface: iface, ip: ip, ip6: ip6)  // recorded first: cleanup removes it
         try Shell.check(["ip", "netns", "add", ns])
         try Shell.check(["ip", "-n", node, "link", "add", iface, "type", "veth", "peer", "name", "eth0", "netns", ns])
         try Shell.check(["ip", "-n", node, "link", "set", iface, "up"])
@@ -47,6 +49,13 @@ final class NFTLab {
         try Shell.check(["ip", "-n", ns, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"])
         try nodeExec(["sysctl", "-qw", "net.ipv4.conf.\(iface).proxy_arp=1"])
         try Shell.check(["ip", "-n", node, "route", "add", ip + "/32", "dev", iface])
+        if let ip6 {
+            try nodeExec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+            try Shell.check(["ip", "-n", node, "addr", "add", "fe80::1/64", "dev", iface, "nodad"])
+            try Shell.check(["ip", "-n", node, "-6", "route", "add", ip6 + "/128", "dev", iface])
+            try Shell.check(["ip", "-n", ns, "addr", "add", ip6 + "/128", "dev", "eth0", "nodad"])
+            try Shell.check(["ip", "-n", ns, "-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0"])
+        }
     }
 
     /// A TCP listener on `ports` inside workload `letter` that accepts and closes (bounded: 120 s).
@@ -56,8 +65,9 @@ final class NFTLab {
         import socket, select, sys
         ss = []
         for p in sys.argv[1:]:
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(('0.0.0.0', int(p))); s.listen(16); ss.append(s)
+            s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(('::', int(p))); s.listen(16); ss.append(s)
         while True:
             r, _, _ = select.select(ss, [], [])
             for s in r:
@@ -87,8 +97,9 @@ final class NFTLab {
         return r.status == 0
     }
 
-    func connects(_ from: String, _ to: String, _ port: Int, source: String? = nil) throws -> Bool {
-        try connects(fromNamespace: workloads[from]!.ns, to: workloads[to]!.ip, port: port, source: source)
+    func connects(_ from: String, _ to: String, _ port: Int, source: String? = nil, v6: Bool = false) throws -> Bool {
+        try connects(fromNamespace: workloads[from]!.ns, to: v6 ? workloads[to]!.ip6! : workloads[to]!.ip, port: port,
+                     source: source)
     }
 
     /// `nft -j list ruleset` in the node namespace, as the array under "nftables".
