@@ -130,6 +130,26 @@ import TestSupport
         #expect(try !lab.connects("b", "a", 8080, source: "fd00:65::99", v6: true), "spoofed IPv6 source is dropped")
     }
 
+    @Test func natOutgoingMasqueradesTrafficLeavingThePools() throws {
+        guard Privileged.check("nft natOutgoing in netns", needs: ["ip", "nft"]) else { return }
+        let lab = try NFTLab()
+        defer { lab.cleanup() }
+        try lab.addWorkload("a", ip: "10.65.3.1")
+        let ext = try lab.addOutside()
+        try lab.listen(inNamespace: ext, reachableAt: "203.0.113.1", ports: [8080])
+        let acl = NFTablesACL(table: "twill", socket: try NFTSocket(networkNamespace: lab.nodeNetnsPath))
+        var i = input(lab, [])
+        i.pools = [ACLPool(cidr: IPPrefix("10.65.0.0/16")!, natOutgoing: false)]
+        try acl.apply(i)
+        let a = lab.workloads["a"]!
+        #expect(try !lab.connects(fromNamespace: a.ns, to: "203.0.113.1", port: 8080),
+                "without natOutgoing the outside cannot answer a pod address")
+        i.pools[0].natOutgoing = true
+        let change = try acl.apply(i)
+        #expect(change.touched.contains("chain postrouting") && !change.touched.contains("chain fw-\(a.iface)"))
+        #expect(try lab.connects(fromNamespace: a.ns, to: "203.0.113.1", port: 8080), "masqueraded to the node's address")
+    }
+
     @Test func kernelRejectionNamesTheObjectAndAppliesNothing() throws {
         guard Privileged.check("nft error mapping in netns", needs: ["ip", "nft"]) else { return }
         let lab = try NFTLab()

@@ -61,6 +61,11 @@ final class NFTLab {
     /// A TCP listener on `ports` inside workload `letter` that accepts and closes (bounded: 120 s).
     func listen(_ letter: String, ports: [Int]) throws {
         let w = workloads[letter]!
+        try listen(inNamespace: w.ns, reachableAt: w.ip, ports: ports)
+    }
+
+    /// A listener in any namespace, ready once the node reaches `ip` on every port.
+    func listen(inNamespace ns: String, reachableAt ip: String, ports: [Int]) throws {
         let script = """
         import socket, select, sys
         ss = []
@@ -75,18 +80,34 @@ final class NFTLab {
         """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", w.ns, "timeout", "120", "/usr/bin/python3", "-c", script] + ports.map(String.init)
+        p.arguments = ["ip", "netns", "exec", ns, "timeout", "120", "/usr/bin/python3", "-c", script] + ports.map(String.init)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         listeners.append(p)
         // Ready when the node (host → workload is always allowed) can connect to every port.
         for port in ports {
-            guard eventually(timeout: 10, { (try? self.connects(fromNamespace: self.node, to: w.ip, port: port)) == true }) else {
-                throw ShellError.timedOut(["listener \(letter):\(port)"])
+            guard eventually(timeout: 10, { (try? self.connects(fromNamespace: self.node, to: ip, port: port)) == true }) else {
+                throw ShellError.timedOut(["listener \(ns) \(ip):\(port)"])
             }
         }
     }
+
+    /// Moves the uplink's far end into an "outside" namespace (203.0.113.1/24) that has no
+    /// route back to the workloads: only masqueraded traffic gets answers. Returns its name.
+    func addOutside() throws -> String {
+        let ext = "twx" + suffix
+        external = ext
+        try Shell.check(["ip", "netns", "add", ext])
+        try Shell.check(["ip", "-n", node, "link", "set", "uplink1", "netns", ext])
+        try Shell.check(["ip", "-n", ext, "addr", "add", "203.0.113.1/24", "dev", "uplink1"])
+        try Shell.check(["ip", "-n", ext, "link", "set", "uplink1", "up"])
+        try Shell.check(["ip", "-n", ext, "link", "set", "lo", "up"])
+        try Shell.check(["ip", "-n", node, "addr", "add", "203.0.113.2/24", "dev", "uplink0"])
+        try Shell.check(["ip", "-n", node, "route", "replace", "default", "via", "203.0.113.1", "dev", "uplink0"])
+        return ext
+    }
+    private var external: String?
 
     /// True when a TCP connection from namespace `ns` to ip:port completes within 1.5 s.
     func connects(fromNamespace ns: String, to ip: String, port: Int, source: String? = nil) throws -> Bool {
@@ -134,6 +155,7 @@ final class NFTLab {
     func cleanup() {
         for p in listeners where p.isRunning { p.terminate() }
         for w in workloads.values { _ = try? Shell.run(["ip", "netns", "del", w.ns]) }
+        if let external { _ = try? Shell.run(["ip", "netns", "del", external]) }
         _ = try? Shell.run(["ip", "netns", "del", node])
     }
 }
