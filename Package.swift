@@ -67,6 +67,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "twill-nft-bench", dependencies: ["DataplaneLinux", "Dataplane", "NetCore"]),
+
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
