@@ -27,9 +27,15 @@ extension DSTool {
         @Option(help: "Key prefix for create.") var prefix = "/hammer/keys/"
         @Option(help: "Tag that makes this process's create keys distinct.") var tag = "p\(getpid())"
         @Option(help: "Pause between stamp writes, in milliseconds.") var intervalMs = 20
+        @Option(help: "Start at this CLOCK_MONOTONIC time in milliseconds (so several processes overlap).")
+        var startAtMs: UInt64?
 
         func run() throws {
             let ds = try store.open()
+            if let startAtMs {
+                let now = monotonicNanoseconds() / 1_000_000
+                if startAtMs > now { usleep(UInt32(min(startAtMs - now, 10_000)) * 1000) }
+            }
             let start = monotonicNanoseconds()
             var retries = 0
             switch mode {
