@@ -7,6 +7,8 @@ import Synchronization
 public final class MemoryDatastore: Datastore {
     private struct Watcher {
         var prefix: KeyPrefix
+        /// Only changes after this revision (matters when a watch starts ahead of the store).
+        var after: Int64
         var sink: WatchSink
     }
 
@@ -72,7 +74,7 @@ public final class MemoryDatastore: Datastore {
             s.revision = rev
             s.log.append(contentsOf: changes)
             for (_, w) in s.watchers {
-                w.sink.deliver(changes.filter { w.prefix.contains($0.key) }.map(\.event))
+                w.sink.deliver(changes.filter { $0.revision > w.after && w.prefix.contains($0.key) }.map(\.event))
             }
             if let keep = changeLogRetention, rev - keep > s.compacted {
                 Self.compact(&s, through: rev - keep)
@@ -96,7 +98,7 @@ public final class MemoryDatastore: Datastore {
             sink.deliver(replay)
             let id = s.nextWatchID
             s.nextWatchID += 1
-            s.watchers[id] = Watcher(prefix: p, sink: sink)
+            s.watchers[id] = Watcher(prefix: p, after: afterRevision, sink: sink)
             return id
         }
         return MemoryWatch(store: self, id: id, sink: sink)

@@ -15,7 +15,13 @@ import Dispatch
 final class SQLiteChangeFeed: @unchecked Sendable {
     private struct Watcher {
         var prefix: KeyPrefix
+        /// Only changes after this revision (matters when a watch starts ahead of the store).
+        var after: Int64
         var sink: WatchSink
+
+        func events(_ rows: [ChangeRecord]) -> [WatchEvent] {
+            rows.filter { $0.revision > after && prefix.contains($0.key) }.map(\.event)
+        }
     }
 
     private let path: String
@@ -95,7 +101,7 @@ final class SQLiteChangeFeed: @unchecked Sendable {
         sink.deliver(replay + [.inSync(revision: max(upTo, afterRevision))])
         let id = nextID
         nextID += 1
-        watchers[id] = Watcher(prefix: prefix, sink: sink)
+        watchers[id] = Watcher(prefix: prefix, after: afterRevision, sink: sink)
         startTimer()
         return id
     }
@@ -146,7 +152,7 @@ final class SQLiteChangeFeed: @unchecked Sendable {
             stopTimer()
         } else {
             for (_, w) in watchers {
-                w.sink.deliver(rows.filter { w.prefix.contains($0.key) }.map(\.event))
+                w.sink.deliver(w.events(rows))
             }
         }
         lastRevision = max(revision, last ?? 0)

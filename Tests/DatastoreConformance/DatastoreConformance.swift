@@ -53,6 +53,7 @@ public enum DatastoreConformance {
         ("watchReplaysExactlyLaterChanges", watchReplaysExactlyLaterChanges),
         ("watchFiltersByPrefix", watchFiltersByPrefix),
         ("watchResyncAfterCompaction", watchResyncAfterCompaction),
+        ("watchFromAFutureRevision", watchFromAFutureRevision),
         ("cancelStopsDelivery", cancelStopsDelivery),
         ("cancelInsideHandler", cancelInsideHandler),
     ]
@@ -364,6 +365,19 @@ public enum DatastoreConformance {
         #expect(stale.snapshot == [.resyncRequired])
         // The data itself is untouched by compaction.
         #expect(try ds.get("/w/k")?.value == bytes("6"))
+    }
+
+    static func watchFromAFutureRevision(_ s: Subject) throws {
+        let ds = s.store
+        let now = try ds.currentRevision()
+        let rec = WatchRecorder()
+        let h = try ds.watch(prefix: "/w/", afterRevision: now + 2, handler: rec.handler)
+        defer { h.cancel() }
+        #expect(rec.wait(for: 1) == [.inSync(revision: now + 2)])
+        try ds.put("/w/1", value: [])
+        try ds.put("/w/2", value: [])
+        let r = try ds.put("/w/3", value: [])
+        #expect(rec.wait(for: 2) == [.inSync(revision: now + 2), .put(KVPair(key: "/w/3", value: [], revision: r, createRevision: r))])
     }
 
     static func cancelStopsDelivery(_ s: Subject) throws {
