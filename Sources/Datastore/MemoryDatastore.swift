@@ -101,7 +101,7 @@ public final class MemoryDatastore: Datastore {
             s.watchers[id] = Watcher(prefix: p, after: afterRevision, sink: sink)
             return id
         }
-        return MemoryWatch(store: self, id: id, sink: sink)
+        return SinkWatchHandle(sink: sink) { if let id { self.removeWatcher(id) } }
     }
 
     /// Discards the change history at or before `revision` (etcd compaction): a later watch with
@@ -117,24 +117,7 @@ public final class MemoryDatastore: Datastore {
         s.compacted = revision
     }
 
-    fileprivate func removeWatcher(_ id: Int) {
+    private func removeWatcher(_ id: Int) {
         _ = state.withLock { $0.watchers.removeValue(forKey: id) }
     }
-}
-
-private final class MemoryWatch: WatchHandle {
-    private let store: MemoryDatastore
-    private let id: Int?
-    private let sink: WatchSink
-
-    init(store: MemoryDatastore, id: Int?, sink: WatchSink) {
-        self.store = store; self.id = id; self.sink = sink
-    }
-
-    func cancel() {
-        if let id { store.removeWatcher(id) }
-        sink.cancel()
-    }
-
-    deinit { cancel() }
 }
