@@ -54,6 +54,7 @@ public enum DatastoreConformance {
         ("watchFiltersByPrefix", watchFiltersByPrefix),
         ("watchResyncAfterCompaction", watchResyncAfterCompaction),
         ("watchFromAFutureRevision", watchFromAFutureRevision),
+        ("watchSeesConcurrentWritesOnceInOrder", watchSeesConcurrentWritesOnceInOrder),
         ("cancelStopsDelivery", cancelStopsDelivery),
         ("cancelInsideHandler", cancelInsideHandler),
     ]
@@ -378,6 +379,30 @@ public enum DatastoreConformance {
         try ds.put("/w/2", value: [])
         let r = try ds.put("/w/3", value: [])
         #expect(rec.wait(for: 2) == [.inSync(revision: now + 2), .put(KVPair(key: "/w/3", value: [], revision: r, createRevision: r))])
+    }
+
+    static func watchSeesConcurrentWritesOnceInOrder(_ s: Subject) throws {
+        let ds = s.store
+        let start = try ds.currentRevision()
+        let rec = WatchRecorder()
+        let h = try ds.watch(prefix: "/c/", afterRevision: start, handler: rec.handler)
+        defer { h.cancel() }
+        let threads = 4, each = 25
+        let written = Mutex<[Int64: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<each {
+                let key = "/c/t\(t)/\(i)"
+                if let r = try? ds.put(key, value: bytes(key)) { written.withLock { $0[r] = key } }
+            }
+        }
+        let expected = written.withLock { $0 }
+        #expect(expected.count == threads * each)
+        let events = rec.wait(for: 1 + threads * each)
+        let puts = events.compactMap { e -> KVPair? in if case .put(let p) = e { p } else { nil } }
+        #expect(events.first == .inSync(revision: start))
+        #expect(puts.count == threads * each)
+        #expect(puts.map(\.revision) == expected.keys.sorted())
+        #expect(puts.allSatisfy { expected[$0.revision] == $0.key && $0.value == bytes($0.key) })
     }
 
     static func cancelStopsDelivery(_ s: Subject) throws {
