@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The `Datastore` contract in memory: same semantics as `SQLiteDatastore` (revisions, atomic
 /// commits, watch replay and compaction), for tests of the logic above the store and as a fake.
@@ -22,7 +21,7 @@ public final class MemoryDatastore: Datastore {
         var nextWatchID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// With a value, each commit trims the change history to the last `changeLogRetention`
     /// revisions (as `SQLiteDatastore` does); nil keeps everything until `compact(through:)`.
     public let changeLogRetention: Int64?

@@ -1,5 +1,4 @@
 import CSQLite
-import Synchronization
 
 /// The embedded datastore: one SQLite file in WAL mode, safe for many processes at once.
 ///
@@ -33,7 +32,7 @@ public final class SQLiteDatastore: Datastore {
     /// The database file.
     public let path: String
     public let options: Options
-    private let conn: Mutex<SQLiteConnection>
+    private let conn: Locked<SQLiteConnection>
     private let feed: SQLiteChangeFeed
 
     /// Opens or creates the database at `path` (the parent directory must exist; see
@@ -60,7 +59,7 @@ public final class SQLiteDatastore: Datastore {
         } catch {
             throw .unavailable("\(path): \(error)")
         }
-        conn = Mutex(c)
+        conn = Locked(c)
         feed = SQLiteChangeFeed(path: path, options: options)
     }
 

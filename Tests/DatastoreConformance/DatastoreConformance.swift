@@ -1,6 +1,5 @@
 import Datastore
 import Dispatch
-import Synchronization
 import Testing
 
 /// The contract every `Datastore` backend must meet, as a list of named cases that each take a
@@ -247,7 +246,7 @@ public enum DatastoreConformance {
         let ds = s.store
         try ds.create("/counter", value: bytes("0"))
         let threads = 4, each = 50
-        let failures = Mutex<[String]>([])
+        let failures = Protected<[String]>([])
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             for _ in 0..<each {
                 while true {
@@ -388,7 +387,7 @@ public enum DatastoreConformance {
         let h = try ds.watch(prefix: "/c/", afterRevision: start, handler: rec.handler)
         defer { h.cancel() }
         let threads = 4, each = 25
-        let written = Mutex<[Int64: String]>([:])
+        let written = Protected<[Int64: String]>([:])
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             for i in 0..<each {
                 let key = "/c/t\(t)/\(i)"
@@ -447,5 +446,5 @@ public enum DatastoreConformance {
 }
 
 private final class HandleBox: Sendable {
-    let handle = Mutex<(any WatchHandle)?>(nil)
+    let handle = Protected<(any WatchHandle)?>(nil)
 }
