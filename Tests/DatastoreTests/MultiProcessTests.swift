@@ -123,6 +123,39 @@ import TestSupport
     }
 }
 
+/// The etcdctl-like commands, end to end on a file.
+@Suite struct DSToolCommandTests {
+    @Test func putGetListDeleteAndErrors() throws {
+        let tool = try MultiProcessTests.tool()
+        let dir = try TempDir("twill-dstool")
+        defer { dir.cleanup() }
+        let url = "sqlite:" + dir.file("t.db")
+        func run(_ args: String...) throws -> Shell.Result { try Shell.run([tool] + args + ["--datastore", url]) }
+
+        #expect(try run("put", "/a/b", "one").stdout == "OK revision 1\n")
+        #expect(try run("put", "/a/c", "two", "--create").stdout == "OK revision 2\n")
+        #expect(try run("get", "/a/b", "--show-revision").stdout == "/a/b mod_revision=1 create_revision=1\none\n")
+        #expect(try run("get", "/a/", "--prefix", "--keys-only").stdout == "/a/b\n/a/c\n")
+        #expect(try run("list", "/a/").stdout.hasSuffix("2 keys at revision 2\n"))
+
+        let dup = try run("put", "/a/c", "again", "--create")
+        #expect(dup.status == 1)
+        #expect(dup.stderr.contains("/a/c already exists"))
+        let stale = try run("put", "/a/b", "x", "--expected-revision", "7")
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("/a/b was modified concurrently (expected revision 7, found 1)"))
+        let missing = try run("get", "/nope")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("/nope does not exist"))
+
+        #expect(try run("del", "/a/", "--prefix").stdout == "deleted 2 keys, revision 3\n")
+        #expect(try run("revision").stdout == "3\n")
+        let bad = try Shell.run([tool, "list", "--datastore", "mysql://x"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("invalid datastore URL: \"mysql://x\""))
+    }
+}
+
 func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
