@@ -70,4 +70,28 @@ import TestSupport
         #expect(try Shell.check(["sqlite3", path, "SELECT revision, key, hex(value) FROM changes"]) == "1|/k|76\n")
         #expect(try Shell.check(["sqlite3", path, "SELECT revision, compacted FROM meta"]) == "1|0\n")
     }
+
+    @Test func watchFailsWhenTheStoreBreaks() throws {
+        guard Shell.which("sqlite3") != nil else {
+            Issue.record("sqlite3 CLI missing (scripts/setup.sh installs it)")
+            return
+        }
+        let dir = try TempDir("twill-sqlite")
+        defer { dir.cleanup() }
+        let path = dir.file("t.db")
+        let ds = try SQLiteDatastore(path: path)
+        let rec = WatchRecorder()
+        let h = try ds.watch(prefix: "", afterRevision: 0, handler: rec.handler)
+        defer { h.cancel() }
+        #expect(rec.wait(for: 1) == [.inSync(revision: 0)])
+        // Another process breaks the schema and bumps the revision: the feed's next read fails.
+        try Shell.check(["sqlite3", path, "DROP TABLE changes; UPDATE meta SET revision = 5"])
+        let got = rec.wait(for: 2)
+        try #require(got.count == 2)
+        guard case .failed(.unavailable(let why)) = got[1] else {
+            Issue.record("expected .failed(.unavailable), got \(got[1])")
+            return
+        }
+        #expect(why.contains(path) && why.contains("no such table: changes"))
+    }
 }
