@@ -164,11 +164,10 @@ extension DSTool {
 
         func run() throws {
             let ds = try store.open()
-            switch ds {
-            case let s as SQLiteDatastore: try attempt { try s.compact(through: revision) }
-            case let m as MemoryDatastore: try attempt { try m.compact(through: revision) }
-            default: throw ToolError("this datastore does not support compaction from twill-dstool")
+            guard let c = ds as? any DatastoreCompaction else {
+                throw ToolError("this datastore does not support compaction from twill-dstool")
             }
+            try attempt { try c.compact(through: revision) }
             print("compacted through revision \(revision)")
         }
     }
