@@ -61,17 +61,11 @@ public enum YAMLWriter {
         case .bool(let b): b ? "true" : "false"
         case .int(let i): String(i)
         case .double(let d):
-            d.isNaN ? ".nan" : d.isInfinite ? (d < 0 ? "-.inf" : ".inf") : doubleText(d)
+            d.isNaN ? ".nan" : d.isInfinite ? (d < 0 ? "-.inf" : ".inf") : "\(d)"
         case .string(let s): scalarText(s)
         case .array: "[]"
         case .object: "{}"
         }
-    }
-
-    /// A double that reads back as a double (keeps a `.0` on integral values).
-    static func doubleText(_ d: Double) -> String {
-        let s = "\(d)"
-        return s
     }
 
     /// The string as a plain scalar when that reads back as the same string, else double-quoted.

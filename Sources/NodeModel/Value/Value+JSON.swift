@@ -75,11 +75,12 @@ extension Value {
         }
     }
 
-    /// Shortest round-tripping text; integral doubles keep a `.0`-free Go-like form (`1e+21`
-    /// style is left to Swift). Non-finite values have no JSON form and print as null.
+    /// Shortest round-tripping text. Integral doubles keep a `.0` so they read back as
+    /// doubles (model encoding already turns integral values into `.int`). Non-finite values
+    /// have no JSON form and print as null.
     static func formatDouble(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) + ".0" }
         return "\(d)"
     }
 
