@@ -33,6 +33,14 @@ import Testing
         #expect(target.merging(patch: .array([])) == .array([]))
     }
 
+    @Test func objectEqualityIgnoresKeyOrder() {
+        let a = Value.object(["x": .int(1), "y": .array([.object(["p": .null, "q": .bool(true)])])])
+        let b = Value.object(["y": .array([.object(["q": .bool(true), "p": .null])]), "x": .int(1)])
+        #expect(a == b && a.hashValue == b.hashValue)
+        #expect(a != .object(["x": .int(1)]))
+        #expect(Value.array([.int(1), .int(2)]) != .array([.int(2), .int(1)]))
+    }
+
     @Test func subscriptSetAndRemove() {
         var v = Value.object([:])
         v["x"] = .int(1); v["y"] = .int(2); v["x"] = .int(3); v["y"] = nil

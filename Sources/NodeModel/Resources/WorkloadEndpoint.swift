@@ -111,3 +111,21 @@ public struct WorkloadEndpoint: CalicoResource {
         self.metadata = metadata; self.spec = spec
     }
 }
+
+extension WorkloadEndpointSpec {
+    /// The resource name Calico derives from the endpoint's identifiers
+    /// (`names.WorkloadEndpointIdentifiers.CalculateWorkloadEndpointName`): node, orchestrator,
+    /// pod (k8s) / containerID (cni) / workload, and endpoint, each with `-` doubled, joined by
+    /// `-`; e.g. `node1-k8s-web--0-eth0`.
+    public var calicoName: String {
+        let middle: String
+        switch orchestrator {
+        case "k8s": middle = pod
+        case "cni": middle = containerID
+        default: middle = workload
+        }
+        return [node, orchestrator, middle, endpoint]
+            .map { String($0.flatMap { $0 == "-" ? ["-", "-"] : [$0] }) }
+            .joined(separator: "-")
+    }
+}
