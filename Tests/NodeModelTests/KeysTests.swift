@@ -89,6 +89,7 @@ import Testing
         let c = try ResourceStorage.decode(key: "/calico/ipam/v2/config", bytes: Array(#"{"strict_affinity":true,"auto_allocate_blocks":true,"maxBlocksPerHost":4}"#.utf8))
         #expect(c.as(IPAMConfiguration.self)?.spec.strictAffinity == true)
         #expect(c.as(IPAMConfiguration.self)?.spec.maxBlocksPerHost == 4)
+        #expect(c.name == "default")
         #expect(ResourceStorage.value(for: c).json == #"{"strict_affinity":true,"auto_allocate_blocks":true,"maxBlocksPerHost":4}"#)
     }
 

@@ -52,7 +52,7 @@ public enum ResourceStorage {
             case .handle(let id):
                 r = .ipamHandle(IPAMHandle(metadata: ObjectMeta(name: id), spec: try IPAMHandleSpec(handleID: id, storage: value)))
             case .ipamConfig:
-                r = .ipamConfiguration(IPAMConfiguration(spec: try IPAMConfigurationSpec(storage: value)))
+                r = .ipamConfiguration(IPAMConfiguration(metadata: ObjectMeta(name: "default"), spec: try IPAMConfigurationSpec(storage: value)))
             }
         } catch {
             throw ResourceError(ref, error)

@@ -36,6 +36,7 @@ public struct WorkloadEndpointPort: Hashable, Sendable, ValueCodable {
 
 /// `WorkloadEndpointSpec` (calico.md §1.8). `qosControls` is kept verbatim.
 public struct WorkloadEndpointSpec: ResourceSpec {
+    public static let kind = ResourceKind.workloadEndpoint
     public var orchestrator: String = ""
     public var workload: String = ""
     public var node: String = ""
@@ -102,15 +103,7 @@ public struct WorkloadEndpointSpec: ResourceSpec {
     }
 }
 
-public struct WorkloadEndpoint: CalicoResource {
-    public static let kind = ResourceKind.workloadEndpoint
-    public var metadata: ObjectMeta
-    public var spec: WorkloadEndpointSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: WorkloadEndpointSpec = WorkloadEndpointSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias WorkloadEndpoint = CalicoObject<WorkloadEndpointSpec>
 
 extension WorkloadEndpointSpec {
     /// The resource name Calico derives from the endpoint's identifiers
