@@ -35,10 +35,33 @@ public enum YAMLWriter {
             case .array(let items) where !items.isEmpty:
                 out += "\n"
                 writeSequence(items, indent: indent, into: &out)
+            case .string(let str) where blockLiteralFits(str):
+                out += " " + blockLiteral(str, indent: indent + 2)
             default:
                 out += " " + inline(f.value) + "\n"
             }
         }
+    }
+
+    /// Multi-line strings print as literal blocks (`|`, `|-`, `|+` by trailing newlines), as
+    /// kubectl prints `last-applied-configuration`, when every line can be written verbatim.
+    static func blockLiteralFits(_ s: String) -> Bool {
+        guard s.contains("\n"), let first = s.first, first != " ", first != "\n" else { return false }
+        return !s.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || $0.value == 0x7F }
+            && !s.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasSuffix(" ") }
+    }
+
+    static func blockLiteral(_ s: String, indent: Int) -> String {
+        var body = Substring(s)
+        var trailing = 0
+        while body.last == "\n" { body = body.dropLast(); trailing += 1 }
+        let header = trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+"
+        var out = header + "\n"
+        for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+            out += line.isEmpty ? "\n" : pad(indent) + line + "\n"
+        }
+        if trailing > 1 { out += String(repeating: "\n", count: trailing - 1) }
+        return out
     }
 
     static func writeSequence(_ items: [Value], indent: Int, into out: inout String) {
@@ -49,6 +72,8 @@ public enum YAMLWriter {
             case .array(let inner) where !inner.isEmpty:
                 out += pad(indent) + "-\n"
                 writeSequence(inner, indent: indent + 2, into: &out)
+            case .string(let str) where blockLiteralFits(str):
+                out += pad(indent) + "- " + blockLiteral(str, indent: indent + 2)
             default:
                 out += pad(indent) + "- " + inline(item) + "\n"
             }

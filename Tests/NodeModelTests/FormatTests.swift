@@ -189,6 +189,15 @@ import Testing
         #expect(throws: ResourceTextError.self) { try parseDocuments(text: "a: 1\na: 2\n") }
     }
 
+    @Test func multiLineStringsPrintAsLiteralBlocks() throws {
+        let texts = ["{\"a\":1}\n", "two\nlines", "trailing\n\n\n", "blank\n\nline\n", "tab\there\nx", "  lead\nx", "trail \nx", "\nfirst"]
+        let v = Value.object(texts.enumerated().map { Value.Field("k\($0.offset)", .string($0.element)) }
+                             + [Value.Field("list", .array(texts.map(Value.string)))])
+        let text = YAMLWriter.document(v, sortKeys: false)
+        #expect(text.hasPrefix("k0: |\n  {\"a\":1}\nk1: |-\n  two\n  lines\nk2: |+\n  trailing\n\n\n"))
+        #expect(try parseDocuments(text: text) == [v])
+    }
+
     @Test func stringsThatNeedQuotingSurviveYAML() throws {
         let tricky = ["", "true", "64512", "1.5", "!has(a)", "a: b", "x #y", "- z", "2024-01-01T00:00:00Z",
                       "k in {'a', 'b'}", "line\nbreak", " lead", "null", "'q'", "@at", "*star", "80:59", ":x", "?x", "-x", "-", "a:b", "é", "0x1F", "1_000", "~", "Yes"]
