@@ -149,6 +149,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // WorkloadEndpoint, IPAMConfiguration, names, labels
         .init(rule: "WEP ipNetworks are host prefixes", kind: "WorkloadEndpoint", valid: "{ipNetworks: [10.0.0.5/32, 'fd00::5/128']}",
               invalid: "{ipNetworks: [10.0.0.0/24]}", path: "spec.ipNetworks[0]", message: "/32 or /128"),
+        .init(rule: "WEP name matches identifiers", kind: "WorkloadEndpoint", name: "n1-k8s-web--0-eth0",
+              valid: "{node: n1, orchestrator: k8s, pod: web-0, endpoint: eth0}", invalid: "{node: n1, orchestrator: k8s, pod: web-0, endpoint: eth0}",
+              invalidName: "web", path: "metadata.name", message: "expected \"n1-k8s-web--0-eth0\""),
         .init(rule: "IPAMConfiguration is named default", kind: "IPAMConfiguration", name: "default", valid: "{strictAffinity: true}",
               invalid: "{strictAffinity: true}", invalidName: "other", path: "metadata.name", message: "must be \"default\""),
         .init(rule: "names are DNS-1123 subdomains", kind: "IPPool", name: "pool.a-1", valid: "{cidr: 10.0.0.0/16}",
@@ -170,6 +173,17 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         #expect(r.validate().map(\.path) == ["metadata.namespace"])
         #expect(r.withDefaults().validate() == [])
         #expect(r.withDefaults().namespace == "default")
+    }
+
+    @Test func unnamedWorkloadEndpointGetsCalicoName() throws {
+        let r = try #require(try decodeResources(text: """
+        apiVersion: projectcalico.org/v3
+        kind: WorkloadEndpoint
+        metadata: {namespace: prod}
+        spec: {node: node-1, orchestrator: k8s, pod: web-0, endpoint: eth0, ipNetworks: [10.0.0.1/32]}
+        """).first).withDefaults()
+        #expect(r.name == "node--1-k8s-web--0-eth0")
+        #expect(r.validate() == [])
     }
 
     @Test func labelsAreChecked() throws {
