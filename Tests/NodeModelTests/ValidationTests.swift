@@ -63,6 +63,8 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
               invalid: "{nodeSelector: all()}", path: "spec", message: "one of peerIP or peerSelector must be set"),
         .init(rule: "no asNumber with peerSelector", kind: "BGPPeer", valid: "{peerSelector: has(rr)}",
               invalid: "{peerSelector: has(rr), asNumber: 65000}", path: "spec.asNumber", message: "must be empty when peerSelector is set"),
+        .init(rule: "peerIP without asNumber is accepted", kind: "BGPPeer", valid: "{peerIP: 10.0.0.1}",
+              invalid: "{peerIP: 10.0.0.1, peerSelector: has(rr)}", path: "spec", message: "peerIP and peerSelector cannot both be set"),
         .init(rule: "peerIP with port", kind: "BGPPeer", valid: "{peerIP: '10.0.0.1:1179', asNumber: 65000}",
               invalid: "{peerIP: '10.0.0.1:0', asNumber: 65000}", path: "spec.peerIP", message: "invalid port"),
         .init(rule: "peerIP [IPv6]:port", kind: "BGPPeer", valid: "{peerIP: '[fd00::1]:179', asNumber: 65000}",
