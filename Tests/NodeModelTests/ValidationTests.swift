@@ -110,8 +110,8 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // Node
         .init(rule: "node bgp not empty", kind: "Node", valid: "{bgp: {ipv4Address: 10.0.0.5/24}}", invalid: "{bgp: {}}",
               path: "spec.bgp", message: "must not be empty"),
-        .init(rule: "node ipv4Address CIDR form", kind: "Node", valid: "{bgp: {ipv4Address: 10.0.0.5/24}}", invalid: "{bgp: {ipv4Address: 10.0.0.5}}",
-              path: "spec.bgp.ipv4Address", message: "must be in CIDR form"),
+        .init(rule: "node ipv4Address CIDR form (bare IP = /32, as Calico)", kind: "Node", valid: "{bgp: {ipv4Address: 10.0.0.5}}",
+              invalid: "{bgp: {ipv4Address: 10.0.0.5/33}}", path: "spec.bgp.ipv4Address", message: "in CIDR form"),
         .init(rule: "node ipv4Address family", kind: "Node", valid: "{bgp: {ipv6Address: 'fd00::5/64'}}", invalid: "{bgp: {ipv4Address: 'fd00::5/64'}}",
               path: "spec.bgp.ipv4Address", message: "is not an IPv4 address"),
         // NetworkPolicy / GlobalNetworkPolicy
