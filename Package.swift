@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "NodeModel", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPSession", dependencies: ["BGPWire", "NetCore"], swiftSettings: pureSettings),
-        .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+        .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "BGPWire"]),
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
