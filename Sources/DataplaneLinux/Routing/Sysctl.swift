@@ -1,0 +1,31 @@
+import Dataplane
+import Glibc
+
+/// Sysctls through /proc/sys file writes (not a subprocess). The root is injectable for tests.
+enum Sysctl {
+    nonisolated(unsafe) static var root = "/proc/sys"
+
+    static func path(_ key: SysctlKey) -> String { root + "/" + key.components.joined(separator: "/") }
+
+    static func read(_ key: SysctlKey) -> String? {
+        let fd = open(path(key), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 128)
+        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { return nil }
+        var s = String(decoding: buf[0..<n], as: UTF8.self)
+        while s.last == "\n" || s.last == " " { s.removeLast() }
+        return s
+    }
+
+    /// Writes `value`; returns the errno text on failure.
+    static func write(_ key: SysctlKey, _ value: String) -> String? {
+        let fd = open(path(key), O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        let bytes = Array((value + "\n").utf8)
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        return n == bytes.count ? nil : String(cString: strerror(errno))
+    }
+}
