@@ -7,6 +7,8 @@ public enum RoutingCalculator {
     public struct Result: Hashable, Sendable {
         public var state: RoutingState
         public var issues: [ApplyIssue]
+        /// What each workload contributed (routes it won, neighbours, sysctls), by name.
+        public var workloadContributions: [String: RoutingState] = [:]
     }
 
     public static func compute(_ input: RoutingInput) -> Result {
@@ -21,14 +23,17 @@ public enum RoutingCalculator {
         }
 
         var owner: [RouteKey: String] = [:]
+        var contributions: [String: RoutingState] = [:]
         for w in input.workloads {
-            let part = workloadState(w, settings: s)
+            var part = workloadState(w, settings: s)
             issues += part.issues
             for key in part.state.routes.keys where owner[key] != nil {
-                issues.append(issue("workload \(w.name)", "address \(key.destination) is also used by workload \(owner[key]!); keeping the first"))
+                issues.append(issue("workload \(w.name)", "address \(key.destination) is also used by \(owner[key]!); keeping the first"))
+                part.state.routes[key] = nil
             }
-            merge(part.state, into: &out, skippingRoutesIn: owner)
-            for key in part.state.routes.keys where owner[key] == nil { owner[key] = "workload \(w.name)" }
+            merge(part.state, into: &out)
+            for key in part.state.routes.keys { owner[key] = "workload \(w.name)" }
+            contributions[w.name] = part.state
         }
 
         // Local blocks: blackhole so traffic to unallocated addresses is dropped, not sent
@@ -118,7 +123,7 @@ public enum RoutingCalculator {
             out.neighbours.merge(neighbours) { a, _ in a }
             out.fdb.merge(fdb) { a, _ in a }
         }
-        return Result(state: out, issues: issues)
+        return Result(state: out, issues: issues, workloadContributions: contributions)
     }
 
     /// What one local workload contributes: its host routes, neighbour entries and the
@@ -182,8 +187,8 @@ public enum RoutingCalculator {
         return .success((dev, addr))
     }
 
-    static func merge(_ part: RoutingState, into out: inout RoutingState, skippingRoutesIn owner: [RouteKey: String]) {
-        for (k, r) in part.routes where owner[k] == nil { out.routes[k] = r }
+    static func merge(_ part: RoutingState, into out: inout RoutingState) {
+        out.routes.merge(part.routes) { a, _ in a }
         out.neighbours.merge(part.neighbours) { a, _ in a }
         out.sysctls.merge(part.sysctls) { a, _ in a }
     }
