@@ -62,6 +62,10 @@ let package = Package(
             "BGPSpeaker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "twill-dp-apply", dependencies: [
+            "Dataplane", "DataplaneLinux", "NetCore", "CNetlink",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "twill-bench", dependencies: [
             "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

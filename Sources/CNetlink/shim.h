@@ -5,6 +5,8 @@
 
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
@@ -101,5 +103,9 @@ static inline int twill_nl_vxlan_request_info(struct nl_msg *msg, unsigned int *
     if (vx[IFLA_VXLAN_LINK]) *parent = nla_get_u32(vx[IFLA_VXLAN_LINK]);
     return 0;
 }
+
+/// Moves the calling thread into the network namespace `fd` refers to (setns(2) with
+/// CLONE_NEWNET; glibc declares setns only under _GNU_SOURCE). Returns 0 or -1 with errno.
+static inline int twill_setns_net(int fd) { return (int)syscall(SYS_setns, fd, 0x40000000 /* CLONE_NEWNET */); }
 
 #endif
