@@ -113,12 +113,14 @@ struct KernelWriter {
     private func buildFDB(_ k: FDBKey, dst: IPAddress, links: inout LinkIndex) throws(NetlinkError) -> OpaquePointer {
         let idx = try Self.index(of: k.device, socket: socket, links: &links)
         let n = rtnl_neigh_alloc()!
+        // set_dst first: it checks the address family against the neighbour's and fails
+        // with NLE_AF_MISMATCH once AF_BRIDGE is set; the family is overridden afterwards.
+        let d = NLAddress(dst)
+        _ = rtnl_neigh_set_dst(n, d.raw)
         rtnl_neigh_set_family(n, AF_BRIDGE)
         rtnl_neigh_set_ifindex(n, idx)
         let ll = NLAddress(mac: k.mac)
         rtnl_neigh_set_lladdr(n, ll.raw)
-        let d = NLAddress(dst)
-        _ = rtnl_neigh_set_dst(n, d.raw)
         rtnl_neigh_set_state(n, Int32(NUD_PERMANENT))
         rtnl_neigh_set_flags(n, UInt32(NTF_SELF))
         return n
