@@ -23,6 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
 #include <linux/if_link.h>
+#include <linux/if_addr.h>
 
 /// IFF_UP without pulling <net/if.h> vs <linux/if.h> conflicts into Swift.
 static inline unsigned int twill_nl_iff_up(void) { return 0x1; }

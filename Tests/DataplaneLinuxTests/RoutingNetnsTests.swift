@@ -37,7 +37,13 @@ import TestSupport
             "node": InputJSON.node("node-a", ipv4: "192.168.50.1/24"),
             "workloads": [InputJSON.workload("pod-a", "calia1", ["10.244.1.5"], mac: t.wa.mac)],
             "localBlocks": ["10.244.1.0/26"],
-            "remoteBlocks": [InputJSON.block("10.244.2.0/26", "none", nodes: [InputJSON.remote("node-b", address: "192.168.50.2/24")])],
+            "remoteBlocks": [
+                InputJSON.block("10.244.2.0/26", "none", nodes: [InputJSON.remote("node-b", address: "192.168.50.2/24")]),
+                // A block served by two nodes: ECMP.
+                InputJSON.block("10.244.4.0/26", "none", nodes: [
+                    InputJSON.remote("node-b", address: "192.168.50.2/24"), InputJSON.remote("node-c", address: "192.168.50.3/24"),
+                ]),
+            ],
         ])
         let inB = try lab.input("b", [
             "node": InputJSON.node("node-b", ipv4: "192.168.50.2/24"),
@@ -52,6 +58,9 @@ import TestSupport
         #expect(routes.contains("10.244.2.0/26 via 192.168.50.2 dev eth0 onlink"), "\(routes)")
         #expect(routes.contains("blackhole 10.244.1.0/26"), "\(routes)")
         #expect(routes.contains("10.244.1.5 dev calia1 scope link"), "\(routes)")
+        let ecmp = try lab.ip(t.a, "route", "show", "10.244.4.0/26")
+        #expect(ecmp.contains("nexthop via 192.168.50.2 dev eth0 weight 1 onlink"), "\(ecmp)")
+        #expect(ecmp.contains("nexthop via 192.168.50.3 dev eth0 weight 1 onlink"), "\(ecmp)")
         let neigh = try lab.ip(t.a, "neigh", "show", "dev", "calia1")
         #expect(neigh.contains("10.244.1.5 lladdr \(t.wa.mac) PERMANENT"), "\(neigh)")
         #expect(try lab.exec(t.a, ["cat", "/proc/sys/net/ipv4/conf/calia1/proxy_arp"]) == "1\n")
@@ -111,6 +120,9 @@ import TestSupport
         #expect(lab.ping(from: t.wa.ns, "10.244.2.5"))
         #expect(lab.ping(from: t.wa.ns, "fd00:244:2::5"))
         #expect(lab.ping(from: t.wb.ns, "fd00:244:1::5"))
+        // What the kernel reports back (v6 blackholes on lo, onlink flags) reads as converged.
+        let again = try lab.apply(t.a, input: inA)
+        #expect(again.stdout.hasPrefix("apply: 0 operations"), "\(again.stdout)")
 
         // MTU drift: repaired in place.
         try lab.ip(t.a, "link", "set", "vxlan.twill", "mtu", "1300")

@@ -137,7 +137,8 @@ public enum RoutingCalculator {
         var families: Set<IPFamily> = []
         for a in w.addresses {
             let key = RouteKey(table: s.routeTable, destination: IPPrefix(host: a))
-            out.routes[key] = Route(destination: key.destination, table: s.routeTable, scope: .link,
+            // The kernel keeps IPv6 routes at universe scope whatever is asked; v4 uses link.
+            out.routes[key] = Route(destination: key.destination, table: s.routeTable, scope: a.family == .v4 ? .link : .universe,
                                     nextHops: [NextHop(device: w.interface)], protocolNumber: s.routeProtocol)
             if let mac = w.mac { out.neighbours[NeighbourKey(device: w.interface, address: a)] = mac }
             families.insert(a.family)

@@ -46,6 +46,7 @@ struct KernelWriter {
             rtnl_addr_set_ifindex(addr, try Self.index(of: a.device, socket: socket, links: &links))
             let local = NLAddress(a.address.address, prefixLength: a.address.prefixLength)
             try NetlinkError.check(rtnl_addr_set_local(addr, local.raw), "address \(a)")
+            if a.address.family == .v6 { rtnl_addr_set_flags(addr, UInt32(IFA_F_NODAD)) }   // a tunnel /128: no DAD
             if case .addAddress = op {
                 try NetlinkError.check(rtnl_addr_add(socket.raw, addr, NLM_F_CREATE | NLM_F_REPLACE), "add address \(a)")
             } else {
