@@ -71,6 +71,11 @@ extension DPApply {
                 adds.append(ContinuousClock.now - t)
                 guard r.issues.isEmpty, r.operations >= 2 else { throw ValidationError("incremental apply failed: \(r)") }
             }
+            dp.requestResync()
+            let t2 = ContinuousClock.now
+            let resync = try dp.apply()
+            let resyncTime = ContinuousClock.now - t2
+            guard resync.operations == 0, resync.issues.isEmpty else { throw ValidationError("resync found drift: \(resync)") }
             dp.close()
             _ = twill_setns_net(original)
 
@@ -82,6 +87,7 @@ extension DPApply {
             print("workloads: \(count) over \(interfaces) veths (routes+neighbours: \(count * 2) objects)")
             print("ip -batch:        \(ms(ipTime))  (\(routesIP) routes)")
             print("twill apply:      \(ms(twTime))  (\(report.operations) operations, \(routesTW) routes, \(neighTW) permanent neighbours)")
+            print("full resync, no changes: \(ms(resyncTime))  (\(count + increments) workloads)")
             print("add one workload: median \(ms(adds[adds.count / 2])), p90 \(ms(adds[adds.count * 9 / 10])), max \(ms(adds.last!)) over \(increments)")
         }
 

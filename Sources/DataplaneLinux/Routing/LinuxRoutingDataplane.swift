@@ -157,6 +157,7 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
                                              workloadInterfacePrefixes: options.workloadInterfacePrefixes)
             actual = try KernelReader(socket: socket, ownership: ownership).read(sysctls: desired.sysctls.keys, links: &links)
             needsResync = false
+            expectedDeletions = []   // the kernel state is fresh: forget unconfirmed deletions
             resynced = true
             scopeAll = true
         }
