@@ -218,6 +218,36 @@ import TestSupport
         #expect(!routes.contains("10.244.9.0"), "\(routes)")
     }
 
+    @Test func oneFailingRequestInABatchFailsAloneAndNamesItsObject() throws {
+        guard Privileged.check("batch error mapping in netns", needs: needs) else { return }
+        let lab = try Lab()
+        defer { lab.cleanup() }
+        let t = try twoNodes(lab, net: 56)
+        let down = try lab.workload("wd", on: t.a, hostIf: "calid", v4: "10.244.1.7")
+        try lab.ip(t.a, "link", "set", "calid", "down")
+        let inA = try lab.input("a", [
+            "node": InputJSON.node("node-a", ipv4: "192.168.56.1/24"),
+            "workloads": [
+                InputJSON.workload("pod-down", "calid", ["10.244.1.7"], mac: down.mac),
+                InputJSON.workload("pod-a", "calia1", ["10.244.1.5"], mac: t.wa.mac),
+                InputJSON.workload("pod-gone", "calinone", ["10.244.1.8"], mac: "02:00:00:00:00:08"),
+            ],
+            "localBlocks": ["10.244.1.0/26"],
+        ])
+        let r = try lab.apply(t.a, input: inA)
+        #expect(r.status == 2)
+        let issues = r.stdout.split(separator: "\n").filter { $0.hasPrefix("issue:") }
+        #expect(issues.contains { $0.contains("route 10.244.1.7/32") && $0.contains("Network is down") }, "\(issues)")
+        #expect(issues.contains { $0.contains("10.244.1.8") && $0.contains("calinone") }, "\(issues)")
+        #expect(!issues.contains { $0.contains("10.244.1.5") }, "\(issues)")
+        let routes = try lab.ip(t.a, "route", "show", "proto", "247")
+        #expect(routes.contains("10.244.1.5 dev calia1") && routes.contains("blackhole 10.244.1.0/26"), "\(routes)")
+        // Once the interface is up, the next apply programs it.
+        try lab.ip(t.a, "link", "set", "calid", "up")
+        _ = try lab.apply(t.a, input: inA)
+        #expect(try lab.ip(t.a, "route", "show", "proto", "247").contains("10.244.1.7 dev calid"))
+    }
+
     @Test func restartOverStaleStateRemovesOnlyOurLeftoversAndOnlyWhenInSync() throws {
         guard Privileged.check("stale sweep in netns", needs: needs) else { return }
         let lab = try Lab()

@@ -1,4 +1,5 @@
 import CNetlink
+import Glibc
 
 /// A libnl failure. libnl returns its own `-NLE_*` codes, not errno (STYLE.md (d) 17):
 /// `code` is the positive NLE value and `description` uses `nl_geterror`.
@@ -7,13 +8,30 @@ public struct NetlinkError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was being done, e.g. `add route 10.0.0.0/24`.
     public let operation: String
 
-    public init(code: Int32, operation: String) {
+    /// The kernel's errno when the failure came from a netlink ack or a syscall (libnl folds
+    /// many errnos into NLE_FAILURE; the errno keeps the precise reason).
+    public let systemErrno: Int32?
+
+    public init(code: Int32, operation: String, errno: Int32? = nil) {
         self.code = code < 0 ? -code : code
         self.operation = operation
+        self.systemErrno = errno
     }
 
-    public var message: String { String(cString: nl_geterror(code)) }
-    public var description: String { "\(operation): \(message) (NLE \(code))" }
+    /// From an errno: the NLE code libnl would use, keeping the errno.
+    public init(errno e: Int32, operation: String) {
+        self.init(code: nl_syserr2nlerr(e), operation: operation, errno: e)
+    }
+
+    public var message: String {
+        if let e = systemErrno { return String(cString: strerror(e)) }
+        return String(cString: nl_geterror(code))
+    }
+
+    public var description: String {
+        if let e = systemErrno { return "\(operation): \(message) (errno \(e))" }
+        return "\(operation): \(message) (NLE \(code))"
+    }
 
     public static let exists = NLE_EXIST
     public static let objectNotFound = NLE_OBJ_NOTFOUND

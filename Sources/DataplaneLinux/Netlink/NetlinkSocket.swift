@@ -14,6 +14,9 @@ public final class NetlinkSocket: @unchecked Sendable {
         guard let s = nl_socket_alloc() else { throw NetlinkError(code: NLE_NOMEM, operation: "allocate netlink socket") }
         let rc = nl_connect(s, NETLINK_ROUTE)
         if rc < 0 { nl_socket_free(s); throw NetlinkError(code: rc, operation: "connect netlink socket") }
+        // Batched requests read their acks directly (KernelWriter+Batch), which libnl's
+        // strict sequence check cannot follow; requests stay strictly sequential per socket.
+        nl_socket_disable_seq_check(s)
         raw = s
     }
 

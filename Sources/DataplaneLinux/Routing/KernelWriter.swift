@@ -77,9 +77,7 @@ struct KernelWriter {
             defer { rtnl_route_put(route) }
             try ignoringMissing(rtnl_route_delete(socket.raw, route, 0), "delete route \(r.destination)")
         case .setSysctl(let k, let v):
-            if let err = Sysctl.write(k, v) {
-                throw NetlinkError(code: NLE_FAILURE, operation: "write \(Sysctl.path(k)) = \(v): \(err)")
-            }
+            if let e = Sysctl.write(k, v) { throw NetlinkError(errno: e, operation: "write \(v) to \(Sysctl.path(k))") }
         }
     }
 
@@ -99,7 +97,7 @@ struct KernelWriter {
         try NetlinkError.check(rtnl_link_change(socket.raw, orig, changes, 0), what)
     }
 
-    private func buildNeighbour(_ k: NeighbourKey, mac: MACAddress, links: inout LinkIndex) throws(NetlinkError) -> OpaquePointer {
+    func buildNeighbour(_ k: NeighbourKey, mac: MACAddress, links: inout LinkIndex) throws(NetlinkError) -> OpaquePointer {
         let idx = try Self.index(of: k.device, socket: socket, links: &links)
         let n = rtnl_neigh_alloc()!
         rtnl_neigh_set_ifindex(n, idx)
@@ -111,7 +109,7 @@ struct KernelWriter {
         return n
     }
 
-    private func buildFDB(_ k: FDBKey, dst: IPAddress, links: inout LinkIndex) throws(NetlinkError) -> OpaquePointer {
+    func buildFDB(_ k: FDBKey, dst: IPAddress, links: inout LinkIndex) throws(NetlinkError) -> OpaquePointer {
         let idx = try Self.index(of: k.device, socket: socket, links: &links)
         let n = rtnl_neigh_alloc()!
         // set_dst first: it checks the address family against the neighbour's and fails

@@ -163,40 +163,57 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         }
         let scope: PlanScope = scopeAll ? .everything : .only(dirty)
         let ops = RoutingPlanner.plan(desired: desired, actual: actual, sweep: inSync, scope: scope)
-        var issues = computeIssues + workloadIssues.values.flatMap { $0 }
-        var failedDevices: [String: NetlinkError] = [:]
-        var retry = DirtyKeys()
-        var done = 0
+        var run = ApplyRun(issues: computeIssues + workloadIssues.values.flatMap { $0 })
         let writer = KernelWriter(socket: socket)
+        var batch: [RoutingOperation] = []
+        func flush() {
+            guard !batch.isEmpty else { return }
+            for (op, error) in zip(batch, writer.performBatch(batch, links: &links)) { finish(op, error, &run) }
+            batch = []
+        }
         for op in ops {
-            if let dev = op.device ?? Self.routeDevice(op), let err = failedDevices[dev], !op.isDeletion {
-                if case .replaceRoute(let r) = op { issues.append(deviceMissingIssue(route: r, device: dev, error: err, base: base)) }
-                markRetry(op, &retry)
+            if let dev = op.device ?? Self.routeDevice(op), let err = run.failedDevices[dev], !op.isDeletion {
+                if case .replaceRoute(let r) = op { run.issues.append(deviceMissingIssue(route: r, device: dev, error: err, base: base)) }
+                markRetry(op, &run.retry)
                 continue
             }
             if case .deleteRoute(let r) = op { expectedDeletions.insert(r.key) }
-            do {
-                try writer.perform(op, links: &links)
-                RoutingPlanner.record(op, in: &actual)
-                done += 1
-            } catch {
-                if case .deleteRoute(let r) = op { expectedDeletions.remove(r.key) }
-                if case .createDevice(let d) = op {
-                    failedDevices[d.name] = error
-                    issues.append(deviceIssue(d, error))
-                } else if case .replaceRoute(let r) = op, r.devices.contains(where: { failedDevices[$0] != nil }) {
-                    issues.append(ApplyIssue(component: component, subject: "route \(r.destination)", reason: "\(error)"))
-                } else {
-                    issues.append(ApplyIssue(component: component, subject: Self.subject(op), reason: error.description))
-                }
-                markRetry(op, &retry)
-                logger.debug("dataplane operation failed", metadata: ["op": "\(op)", "error": "\(error)"])
-            }
+            if op.isBatchable { batch.append(op); continue }
+            flush()
+            do { try writer.perform(op, links: &links); finish(op, nil, &run) } catch { finish(op, error, &run) }
         }
+        flush()
+        let issues = run.issues, retry = run.retry, failedDevices = run.failedDevices, done = run.done
         dirty = retry
         planAll = false
         if !failedDevices.isEmpty { planAll = true }   // device creation is retried with a full plan
         return ComponentReport(component: component, operations: done, resynced: resynced, issues: issues)
+    }
+
+    /// Per-apply bookkeeping.
+    private struct ApplyRun {
+        var issues: [ApplyIssue]
+        var failedDevices: [String: NetlinkError] = [:]
+        var retry = DirtyKeys()
+        var done = 0
+    }
+
+    /// Records the outcome of one operation (under lock).
+    private func finish(_ op: RoutingOperation, _ error: NetlinkError?, _ run: inout ApplyRun) {
+        guard let error else {
+            RoutingPlanner.record(op, in: &actual)
+            run.done += 1
+            return
+        }
+        if case .deleteRoute(let r) = op { expectedDeletions.remove(r.key) }
+        if case .createDevice(let d) = op {
+            run.failedDevices[d.name] = error
+            run.issues.append(deviceIssue(d, error))
+        } else {
+            run.issues.append(ApplyIssue(component: component, subject: Self.subject(op), reason: error.description))
+        }
+        markRetry(op, &run.retry)
+        logger.debug("dataplane operation failed", metadata: ["op": "\(op)", "error": "\(error)"])
     }
 
     private static func routeDevice(_ op: RoutingOperation) -> String? {

@@ -19,13 +19,13 @@ enum Sysctl {
         return s
     }
 
-    /// Writes `value`; returns the errno text on failure.
-    static func write(_ key: SysctlKey, _ value: String) -> String? {
+    /// Writes `value`; returns the errno on failure.
+    static func write(_ key: SysctlKey, _ value: String) -> Int32? {
         let fd = open(path(key), O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        guard fd >= 0 else { return errno }
         defer { close(fd) }
         let bytes = Array((value + "\n").utf8)
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        return n == bytes.count ? nil : String(cString: strerror(errno))
+        return n == bytes.count ? nil : (n < 0 ? errno : EIO)
     }
 }
