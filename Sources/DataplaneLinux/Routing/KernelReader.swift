@@ -63,6 +63,15 @@ struct KernelReader {
         return state
     }
 
+    /// Dumps into a fresh libnl cache, visits each object, frees the cache.
+    func dump(_ what: String, _ alloc: (inout OpaquePointer?) -> Int32, _ body: (OpaquePointer) -> Void) throws(NetlinkError) {
+        var cache: OpaquePointer?
+        try NetlinkError.check(alloc(&cache), "dump \(what)")
+        guard let cache else { return }
+        defer { nl_cache_free(cache) }
+        forEachObject(in: cache, body)
+    }
+
     func readLinks(into state: inout RoutingState, links: inout LinkIndex) throws(NetlinkError) {
         var cache: OpaquePointer?
         try NetlinkError.check(rtnl_link_alloc_cache(socket.raw, AF_UNSPEC, &cache), "dump links")
@@ -107,11 +116,7 @@ struct KernelReader {
     func readAddresses(into state: inout RoutingState, links: LinkIndex) throws(NetlinkError) {
         let owned = Set(ownership.deviceNames.compactMap { links.byName[$0] })
         guard !owned.isEmpty else { return }
-        var cache: OpaquePointer?
-        try NetlinkError.check(rtnl_addr_alloc_cache(socket.raw, &cache), "dump addresses")
-        guard let cache else { return }
-        defer { nl_cache_free(cache) }
-        forEachObject(in: cache) { a in
+        try dump("addresses", { rtnl_addr_alloc_cache(socket.raw, &$0) }) { a in
             let idx = rtnl_addr_get_ifindex(a)
             guard owned.contains(idx), let ip = NLConvert.ip(rtnl_addr_get_local(a)) else { return }
             if case .v6(let v6) = ip, v6.high >> 54 == 0x3FA { return }   // fe80::/10 link-local
@@ -121,11 +126,7 @@ struct KernelReader {
     }
 
     func readRoutes(into state: inout RoutingState, links: LinkIndex) throws(NetlinkError) {
-        var cache: OpaquePointer?
-        try NetlinkError.check(rtnl_route_alloc_cache(socket.raw, AF_UNSPEC, 0, &cache), "dump routes")
-        guard let cache else { return }
-        defer { nl_cache_free(cache) }
-        forEachObject(in: cache) { r in
+        try dump("routes", { rtnl_route_alloc_cache(socket.raw, AF_UNSPEC, 0, &$0) }) { r in
             guard rtnl_route_get_protocol(r) == ownership.routeProtocol, rtnl_route_get_table(r) == ownership.table,
                   let route = Self.route(from: r, links: links)
             else { return }
@@ -168,11 +169,7 @@ struct KernelReader {
     }
 
     func readNeighbours(into state: inout RoutingState, links: LinkIndex) throws(NetlinkError) {
-        var cache: OpaquePointer?
-        try NetlinkError.check(rtnl_neigh_alloc_cache(socket.raw, &cache), "dump neighbours")
-        guard let cache else { return }
-        defer { nl_cache_free(cache) }
-        forEachObject(in: cache) { n in
+        try dump("neighbours", { rtnl_neigh_alloc_cache(socket.raw, &$0) }) { n in
             let fam = rtnl_neigh_get_family(n)
             guard fam == AF_INET || fam == AF_INET6, rtnl_neigh_get_state(n) & Int32(NUD_PERMANENT) != 0 else { return }
             let dev = links.name(rtnl_neigh_get_ifindex(n))

@@ -52,37 +52,15 @@ struct KernelWriter {
             } else {
                 try ignoringMissing(rtnl_addr_delete(socket.raw, addr, 0), "delete address \(a)")
             }
-        case .setNeighbour(let k, let mac):
-            let n = try buildNeighbour(k, mac: mac, links: &links)
-            defer { rtnl_neigh_put(n) }
-            try NetlinkError.check(rtnl_neigh_add(socket.raw, n, NLM_F_CREATE | NLM_F_REPLACE), "replace neighbour \(k)")
-        case .deleteNeighbour(let k, let mac):
-            let n = try buildNeighbour(k, mac: mac, links: &links)
-            defer { rtnl_neigh_put(n) }
-            try ignoringMissing(rtnl_neigh_delete(socket.raw, n, 0), "delete neighbour \(k)")
-        case .setFDB(let k, let dst):
-            let n = try buildFDB(k, dst: dst, links: &links)
-            defer { rtnl_neigh_put(n) }
-            try NetlinkError.check(rtnl_neigh_add(socket.raw, n, NLM_F_CREATE | NLM_F_REPLACE), "replace fdb \(k)")
-        case .deleteFDB(let k, let dst):
-            let n = try buildFDB(k, dst: dst, links: &links)
-            defer { rtnl_neigh_put(n) }
-            try ignoringMissing(rtnl_neigh_delete(socket.raw, n, 0), "delete fdb \(k)")
-        case .replaceRoute(let r):
-            let route = try Self.buildRoute(r, socket: socket, links: &links)
-            defer { rtnl_route_put(route) }
-            try NetlinkError.check(rtnl_route_add(socket.raw, route, NLM_F_CREATE | NLM_F_REPLACE), "replace route \(r)")
-        case .deleteRoute(let r):
-            let route = Self.routeSkeleton(r)
-            defer { rtnl_route_put(route) }
-            try ignoringMissing(rtnl_route_delete(socket.raw, route, 0), "delete route \(r.destination)")
+        case .setNeighbour, .deleteNeighbour, .setFDB, .deleteFDB, .replaceRoute, .deleteRoute:
+            if let error = performBatch([op], links: &links)[0] { throw error }
         case .setSysctl(let k, let v):
             if let e = Sysctl.write(k, v) { throw NetlinkError(errno: e, operation: "write \(v) to \(Sysctl.path(k))") }
         }
     }
 
     private func ignoringMissing(_ rc: Int32, _ what: @autoclosure () -> String) throws(NetlinkError) {
-        if rc < 0 && -rc != NLE_OBJ_NOTFOUND && -rc != NLE_NODEV { throw NetlinkError(code: rc, operation: what()) }
+        if rc < 0 && -rc != NLE_OBJ_NOTFOUND && -rc != NLE_NODEV && -rc != NLE_NOADDR { throw NetlinkError(code: rc, operation: what()) }
     }
 
     private func change(_ name: String, links: inout LinkIndex, _ what: String,

@@ -59,8 +59,10 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         lock.withLock {
             var b = input
             b.workloads = []
+            let w = Dictionary(input.workloads.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+            if b == base && w == workloads { return }   // unchanged: keep the incremental path
             base = b
-            workloads = Dictionary(input.workloads.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+            workloads = w
             needsRecompute = true
         }
     }
