@@ -83,3 +83,50 @@ func inNamespace<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () throw
         #expect(last.contains { $0.resynced && $0.operations == 1 })
     }
 }
+
+@Suite(.serialized) struct IncrementalUpdateTests {
+    @Test func upsertAndRemoveWorkloadTouchOnlyThatWorkload() throws {
+        guard Privileged.check("incremental workload updates in netns", needs: ["ip"]) else { return }
+        let lab = try Lab()
+        defer { lab.cleanup() }
+        let ns = try lab.netns("ni")
+        try lab.veth(ns, "eth0", ns, "eth1")
+        try lab.veth(ns, "cali1", ns, "peer1")
+        try lab.veth(ns, "cali2", ns, "peer2")
+        let node = LocalNode(name: "node-a", ipv4: InterfaceAddress("192.168.57.1/24")!, parentInterface: "eth0")
+        let w1 = Workload(name: "one", interface: "cali1", addresses: [IPAddress("10.244.1.1")!], mac: MACAddress("02:00:00:00:00:01"))
+        let w2 = Workload(name: "two", interface: "cali2", addresses: [IPAddress("10.244.1.2")!], mac: MACAddress("02:00:00:00:00:02"))
+        // Every kernel-touching call runs on a thread inside the namespace (sysctls are per namespace).
+        let dp = try inNamespace(ns) { try LinuxRoutingDataplane() }
+        defer { dp.close() }
+        dp.setRoutingInput(RoutingInput(node: node, workloads: [w1], localBlocks: [IPPrefix("10.244.1.0/26")!]))
+        dp.markInSync()
+        let first = try inNamespace(ns) { try dp.apply() }
+        #expect(first.issues.isEmpty, "\(first.issues)")
+
+        dp.upsertWorkload(w2)
+        let add = try inNamespace(ns) { try dp.apply() }
+        #expect(!add.resynced)
+        // One route, one neighbour, four sysctls on cali2: nothing else is looked at.
+        #expect(add.operations == 6, "\(add)")
+        #expect(try lab.ip(ns, "route", "show", "proto", "247").contains("10.244.1.2 dev cali2"))
+        #expect(try lab.exec(ns, ["cat", "/proc/sys/net/ipv4/conf/cali2/proxy_arp"]) == "1\n")
+
+        var moved = w2
+        moved.addresses = [IPAddress("10.244.1.3")!]
+        dp.upsertWorkload(moved)
+        let change = try inNamespace(ns) { try dp.apply() }
+        #expect(change.operations == 4, "\(change)")   // add route+neighbour, delete old route+neighbour
+        let routes = try lab.ip(ns, "route", "show", "proto", "247")
+        #expect(routes.contains("10.244.1.3 dev cali2") && !routes.contains("10.244.1.2 "), "\(routes)")
+
+        dp.removeWorkload(named: "two")
+        let remove = try inNamespace(ns) { try dp.apply() }
+        #expect(remove.operations == 2, "\(remove)")
+        let after = try lab.ip(ns, "route", "show", "proto", "247")
+        #expect(!after.contains("cali2") && after.contains("10.244.1.1 dev cali1"), "\(after)")
+        #expect(!(try lab.ip(ns, "neigh", "show", "dev", "cali2")).contains("PERMANENT"))
+        // Nothing pending: an apply with no changes does nothing.
+        #expect(try inNamespace(ns) { try dp.apply() }.operations == 0)
+    }
+}
