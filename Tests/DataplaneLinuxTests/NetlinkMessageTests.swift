@@ -18,7 +18,8 @@ import Testing
         var name = [CChar](repeating: 0, count: 32), kind = [CChar](repeating: 0, count: 32)
         var mtu: UInt32 = 0, hasData: Int32 = 0, nlFlags: UInt16 = 0, type: Int32 = 0
         #expect(twill_nl_link_request_info(msg, &name, &kind, &mtu, &hasData, &nlFlags, &type) == 0)
-        return LinkRequest(name: String(cString: name), kind: String(cString: kind), mtu: mtu,
+        func text(_ c: [CChar]) -> String { String(decoding: c.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        return LinkRequest(name: text(name), kind: text(kind), mtu: mtu,
                            hasInfoData: hasData != 0, flags: nlFlags, type: type)
     }
 
