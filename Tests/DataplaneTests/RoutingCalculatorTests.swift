@@ -109,6 +109,30 @@ import Testing
         }
     }
 
+    @Test func crossSubnetWorksForIPv6() {
+        var node = Fixture.node(v6: true)
+        node.ipv6VXLANTunnelAddress = ip("fd00:244:1::")
+        let same = RemoteNode(name: "b", address: ifa("fd00:1::11/64"), vtepMAC: Fixture.macB, tunnelAddress: ip("fd00:244:2::"))
+        let other = RemoteNode(name: "c", address: ifa("fd00:2::12/64"), vtepMAC: Fixture.macC, tunnelAddress: ip("fd00:244:3::"))
+        let r = RoutingCalculator.compute(RoutingInput(node: node, remoteBlocks: [
+            RemoteBlock(cidr: pfx("fd00:244:2::/122"), nodes: [same], encapsulation: .vxlan, mode: .crossSubnet),
+            RemoteBlock(cidr: pfx("fd00:244:3::/122"), nodes: [other], encapsulation: .vxlan, mode: .crossSubnet),
+        ]))
+        #expect(r.issues.isEmpty)
+        #expect(r.state.routes[RouteKey(destination: pfx("fd00:244:2::/122"))]?.nextHops
+                == [NextHop(device: "eth0", gateway: ip("fd00:1::11"), onlink: true)])
+        #expect(r.state.routes[RouteKey(destination: pfx("fd00:244:3::/122"))]?.nextHops
+                == [NextHop(device: "vxlan-v6.twill", gateway: ip("fd00:244:3::"), onlink: true)])
+    }
+
+    @Test func interfaceAddressKeepsHostBitsAndGivesTheSubnet() {
+        let a = ifa("192.168.1.10/24")
+        #expect(a.address == ip("192.168.1.10"))
+        #expect(a.subnet == pfx("192.168.1.0/24"))
+        #expect(InterfaceAddress("192.168.1.10") == nil)
+        #expect(InterfaceAddress("192.168.1.10/33") == nil)
+    }
+
     @Test func alwaysModeEncapsulatesEvenInOurSubnet() {
         let same = RemoteBlock(cidr: pfx("10.244.2.0/26"), nodes: [Fixture.sameSubnetNode], encapsulation: .vxlan, mode: .always)
         let r = RoutingCalculator.compute(RoutingInput(node: Fixture.node(), remoteBlocks: [same]))
