@@ -1,9 +1,10 @@
 import Dataplane
 import Glibc
 
-/// Sysctls through /proc/sys file writes (not a subprocess). The root is injectable for tests.
+/// Sysctls through /proc/sys file reads and writes (not a subprocess). /proc/sys/net is
+/// per network namespace: callers run in the namespace they program.
 enum Sysctl {
-    nonisolated(unsafe) static var root = "/proc/sys"
+    static let root = "/proc/sys"
 
     static func path(_ key: SysctlKey) -> String { root + "/" + key.components.joined(separator: "/") }
 
