@@ -66,6 +66,20 @@ static inline int twill_nl_link_msg_info(struct nl_msg *msg, int *type, int *ifi
     return 0;
 }
 
+/// Facts about one RTM_NEWNEIGH / RTM_DELNEIGH message (ARP/ND or bridge FDB). Returns 0 on success.
+static inline int twill_nl_neigh_msg_info(struct nl_msg *msg, int *type, int *family, int *ifindex,
+                                          unsigned int *state) {
+    struct nlmsghdr *h = nlmsg_hdr(msg);
+    *type = h->nlmsg_type;
+    if (h->nlmsg_type != RTM_NEWNEIGH && h->nlmsg_type != RTM_DELNEIGH) return -1;
+    if (!nlmsg_valid_hdr(h, sizeof(struct ndmsg))) return -1;
+    struct ndmsg *nd = nlmsg_data(h);
+    *family = nd->ndm_family;
+    *ifindex = nd->ndm_ifindex;
+    *state = nd->ndm_state;
+    return 0;
+}
+
 /// Reads a built RTM_NEWLINK request back (for unit tests of message building): interface
 /// name, IFLA_INFO_KIND, MTU (0 if absent), whether IFLA_INFO_DATA is present, and the
 /// nlmsg flags. Returns 0 on success.

@@ -322,6 +322,15 @@ import TestSupport
         #expect(eventually(timeout: 10) { hasRoute() })
         try lab.ip(t.a, "route", "del", "10.244.2.0/26")
         #expect(eventually(timeout: 10) { hasRoute() }, "route not restored after ip route del")
+        // Permanent neighbour and FDB entries deleted by someone else come back too.
+        try lab.ip(t.a, "neigh", "del", "10.244.2.0", "dev", "vxlan.twill")
+        #expect(eventually(timeout: 10) {
+            ((try? lab.ip(t.a, "neigh", "show", "dev", "vxlan.twill")) ?? "").contains("10.244.2.0 lladdr 66:00:00:00:00:0b PERMANENT")
+        }, "VXLAN neighbour not restored")
+        try lab.exec(t.a, ["bridge", "fdb", "del", "66:00:00:00:00:0b", "dev", "vxlan.twill", "dst", "192.168.54.2"])
+        #expect(eventually(timeout: 10) {
+            ((try? lab.exec(t.a, ["bridge", "fdb", "show", "dev", "vxlan.twill"])) ?? "").contains("66:00:00:00:00:0b dst 192.168.54.2")
+        }, "FDB entry not restored")
         try lab.ip(t.a, "link", "set", "vxlan.twill", "down")
         #expect(eventually(timeout: 10) {
             ((try? lab.ip(t.a, "link", "show", "vxlan.twill")) ?? "").contains(",UP")

@@ -43,6 +43,8 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
     private var inSync = false
     private var dirty = DirtyKeys()
     private var expectedDeletions: Set<RouteKey> = []
+    private var expectedNeighbourDeletions: [String: Int] = [:]   // device → pending self-deletions
+    private var ownership: RoutingOwnership?
 
     public init(options: LinuxRoutingOptions = LinuxRoutingOptions(), logger: Logger = Logger(label: "twill.dataplane.routes")) throws {
         socket = try NetlinkSocket()
@@ -119,6 +121,20 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         lock.withLock { expectedDeletions.remove(key) != nil }
     }
 
+    /// True when neighbour/FDB entries on interface `index` are ours (ownership as of the last resync).
+    func ownsNeighbours(onIndex index: Int32) -> Bool {
+        lock.withLock { links.byIndex[index].map { ownership?.ownsNeighbours(on: $0) ?? false } ?? false }
+    }
+
+    /// True when a permanent neighbour/FDB entry on `index` was deleted by us (counted down).
+    func consumeExpectedNeighbourDeletion(index: Int32) -> Bool {
+        lock.withLock {
+            guard let name = links.byIndex[index], let n = expectedNeighbourDeletions[name], n > 0 else { return false }
+            expectedNeighbourDeletions[name] = n == 1 ? nil : n - 1
+            return true
+        }
+    }
+
     /// Names of the interfaces whose index the monitor should forget after a link change.
     func forgetLink(index: Int32) {
         lock.withLock { if let n = links.byIndex[index] { links.forget(n) } }
@@ -157,9 +173,11 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         if needsResync {
             let ownership = RoutingOwnership(settings: base.settings, workloadInterfaces: Set(workloads.values.map(\.interface)),
                                              workloadInterfacePrefixes: options.workloadInterfacePrefixes)
+            self.ownership = ownership
             actual = try KernelReader(socket: socket, ownership: ownership).read(sysctls: desired.sysctls.keys, links: &links)
             needsResync = false
             expectedDeletions = []   // the kernel state is fresh: forget unconfirmed deletions
+            expectedNeighbourDeletions = [:]
             resynced = true
             scopeAll = true
         }
@@ -179,7 +197,12 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
                 markRetry(op, &run.retry)
                 continue
             }
-            if case .deleteRoute(let r) = op { expectedDeletions.insert(r.key) }
+            switch op {
+            case .deleteRoute(let r): expectedDeletions.insert(r.key)
+            case .deleteNeighbour(let k, _): expectedNeighbourDeletions[k.device, default: 0] += 1
+            case .deleteFDB(let k, _): expectedNeighbourDeletions[k.device, default: 0] += 1
+            default: break
+            }
             if op.isBatchable { batch.append(op); continue }
             flush()
             do { try writer.perform(op, links: &links); finish(op, nil, &run) } catch { finish(op, error, &run) }

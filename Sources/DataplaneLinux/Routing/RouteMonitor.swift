@@ -9,13 +9,16 @@ import NetCore
 public enum RouteMonitorEvent: Hashable, Sendable {
     case routeAdded(RouteKey, protocolNumber: UInt8)
     case routeDeleted(RouteKey, protocolNumber: UInt8)
+    /// A neighbour or FDB entry was deleted on interface `index` (the kernel reports a deleted
+    /// permanent entry with its final state, not NUD_PERMANENT, so the state is not a filter).
+    case neighbourDeleted(index: Int32)
     /// RTM_NEWLINK with a change of IFF_UP, or RTM_DELLINK.
     case linkChanged(index: Int32, up: Bool, deleted: Bool)
     /// The socket's receive queue overflowed (ENOBUFS): notifications were lost.
     case overflow
 }
 
-/// Listens to the route and link multicast groups on its own netlink socket and thread.
+/// Listens to the route, link and neighbour multicast groups on its own netlink socket and thread.
 public final class RouteMonitor: @unchecked Sendable {
     /// Heap box handed to libnl as callback context (retained until `stop()`).
     final class Context: @unchecked Sendable {
@@ -34,7 +37,7 @@ public final class RouteMonitor: @unchecked Sendable {
         socket = try NetlinkSocket()
         socket.setBufferSize(receive: 4 << 20, transmit: 64 << 10)
         nl_socket_disable_seq_check(socket.raw)
-        for group in [RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE] {
+        for group in [RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH] {
             // nl_socket_add_memberships is variadic (STYLE.md (d) 14): one group at a time.
             try NetlinkError.check(nl_socket_add_membership(socket.raw, Int32(group.rawValue)), "join netlink group \(group.rawValue)")
         }
@@ -101,6 +104,12 @@ public final class RouteMonitor: @unchecked Sendable {
             return Int(type) == RTM_DELROUTE ? .routeDeleted(key, protocolNumber: proto) : .routeAdded(key, protocolNumber: proto)
         }
         var index: Int32 = 0
+        var nfamily: Int32 = 0
+        var state: UInt32 = 0
+        if twill_nl_neigh_msg_info(msg, &type, &nfamily, &index, &state) == 0 {
+            guard Int(type) == RTM_DELNEIGH else { return nil }
+            return .neighbourDeleted(index: index)
+        }
         var flags: UInt32 = 0, change: UInt32 = 0
         if twill_nl_link_msg_info(msg, &type, &index, &flags, &change) == 0 {
             let deleted = Int(type) == RTM_DELLINK

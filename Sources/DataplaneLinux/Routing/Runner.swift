@@ -32,7 +32,8 @@ public final class DispatchRepeatingTimer: RepeatingTimer, @unchecked Sendable {
 }
 
 /// Runs a `LinuxRoutingDataplane`: applies on a serial queue when kicked, when the monitor
-/// reports a route of ours deleted by someone else, a link going up/down or away, or a
+/// reports a route of ours deleted by someone else, a permanent neighbour or FDB entry deleted,
+/// a link going up/down or away, or a
 /// notification overflow, and on the periodic resync timer (Felix `RouteRefreshInterval`).
 public final class RoutingDataplaneRunner: @unchecked Sendable {
     public static let defaultResyncInterval: Duration = .seconds(90)
@@ -105,6 +106,9 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
             guard proto != dataplane.routeProtocol, key.table == dataplane.routeTable,
                   dataplane.desiresRoute(key) else { return }
             logger.info("foreign route replaced one of ours; resyncing", metadata: ["route": "\(key)"])
+        case .neighbourDeleted(let index):
+            guard dataplane.ownsNeighbours(onIndex: index), !dataplane.consumeExpectedNeighbourDeletion(index: index) else { return }
+            logger.info("neighbour entry of ours deleted; resyncing", metadata: ["ifindex": "\(index)"])
         case .linkChanged(let index, _, _):
             dataplane.forgetLink(index: index)
         case .overflow:
