@@ -45,6 +45,7 @@ let package = Package(
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),
         .target(name: "DataplaneLinux", dependencies: [
             "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
@@ -81,7 +82,7 @@ let package = Package(
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "BGPWire"]),
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NetCore"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
