@@ -62,6 +62,13 @@ extension DPApply {
             let twTime = ContinuousClock.now - t1
             guard report.issues.isEmpty else { throw ValidationError("bench apply had issues: \(report.issues.prefix(3))") }
 
+            // The pure part alone (no kernel): compute desired state and plan from empty.
+            let t3 = ContinuousClock.now
+            let computed = RoutingCalculator.compute(RoutingInput(node: node, workloads: workloads))
+            let computeTime = ContinuousClock.now - t3
+            let planned = RoutingPlanner.plan(desired: computed.state, actual: RoutingState(), sweep: true)
+            let pureTime = ContinuousClock.now - t3
+
             var adds: [Duration] = []
             for i in 0..<increments {
                 let w = workload(count + i)
@@ -87,6 +94,7 @@ extension DPApply {
             print("workloads: \(count) over \(interfaces) veths (routes+neighbours: \(count * 2) objects)")
             print("ip -batch:        \(ms(ipTime))  (\(routesIP) routes)")
             print("twill apply:      \(ms(twTime))  (\(report.operations) operations, \(routesTW) routes, \(neighTW) permanent neighbours)")
+            print("  of which compute + plan (pure, \(planned.count) operations): \(ms(pureTime)) (compute \(ms(computeTime)))")
             print("full resync, no changes: \(ms(resyncTime))  (\(count + increments) workloads)")
             print("add one workload: median \(ms(adds[adds.count / 2])), p90 \(ms(adds[adds.count * 9 / 10])), max \(ms(adds.last!)) over \(increments)")
         }

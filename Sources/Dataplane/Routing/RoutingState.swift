@@ -170,17 +170,23 @@ public struct FDBKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 /// A sysctl under /proc/sys, by its dotted name (`net.ipv4.conf.cali1.proxy_arp`). Interface
-/// names are kept as one component even when they contain dots (`vxlan.twill`).
+/// names are kept as one component even when they contain dots (`vxlan.twill`). Stored as the
+/// slash-separated path (interface names cannot contain `/`) so hashing is one string.
 public struct SysctlKey: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var components: [String]
-    public init(_ components: [String]) { self.components = components }
+    /// Path relative to /proc/sys, e.g. `net/ipv4/conf/cali1/proxy_arp`.
+    public let relativePath: String
+
+    public init(_ components: [String]) { relativePath = components.joined(separator: "/") }
+
+    public var components: [String] { relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
     /// Path under /proc/sys.
-    public var path: String { "/proc/sys/" + components.joined(separator: "/") }
+    public var path: String { "/proc/sys/" + relativePath }
     public var description: String { components.joined(separator: ".") }
-    public static func < (l: Self, r: Self) -> Bool { l.description < r.description }
+    public static func < (l: Self, r: Self) -> Bool { l.relativePath < r.relativePath }
     /// The interface this sysctl belongs to, if it is a per-interface one.
     public var interface: String? {
-        components.count == 5 && (components[2] == "conf" || components[2] == "neigh") ? components[3] : nil
+        let c = components
+        return c.count == 5 && (c[2] == "conf" || c[2] == "neigh") ? c[3] : nil
     }
 }
 

@@ -6,7 +6,7 @@ import Glibc
 enum Sysctl {
     static let root = "/proc/sys"
 
-    static func path(_ key: SysctlKey) -> String { root + "/" + key.components.joined(separator: "/") }
+    static func path(_ key: SysctlKey) -> String { root + "/" + key.relativePath }
 
     static func read(_ key: SysctlKey) -> String? {
         let fd = open(path(key), O_RDONLY | O_CLOEXEC)
