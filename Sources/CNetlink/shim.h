@@ -54,15 +54,19 @@ static inline int twill_nl_route_msg_info(struct nl_msg *msg, int *type, unsigne
 
 /// Facts about one RTM_NEWLINK / RTM_DELLINK message. Returns 0 on success.
 static inline int twill_nl_link_msg_info(struct nl_msg *msg, int *type, int *ifindex,
-                                         unsigned int *flags, unsigned int *change) {
+                                         unsigned int *flags, unsigned int *change, char name[32]) {
     struct nlmsghdr *h = nlmsg_hdr(msg);
     *type = h->nlmsg_type;
+    name[0] = 0;
     if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) return -1;
     if (!nlmsg_valid_hdr(h, sizeof(struct ifinfomsg))) return -1;
     struct ifinfomsg *ifi = nlmsg_data(h);
     *ifindex = ifi->ifi_index;
     *flags = ifi->ifi_flags;
     *change = ifi->ifi_change;
+    struct nlattr *tb[IFLA_MAX + 1];
+    if (nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) == 0 && tb[IFLA_IFNAME])
+        nla_strlcpy(name, tb[IFLA_IFNAME], 32);
     return 0;
 }
 

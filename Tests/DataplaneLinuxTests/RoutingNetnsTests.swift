@@ -292,6 +292,44 @@ import TestSupport
         #expect(try lab.ip(t.a, "-o", "link", "show").contains("vxlan.twill") == false)
     }
 
+    @Test func recreatedWorkloadInterfaceIsReprogrammedWithoutAFullResync() throws {
+        guard Privileged.check("workload interface churn in netns", needs: needs) else { return }
+        let lab = try Lab()
+        defer { lab.cleanup() }
+        let t = try twoNodes(lab, net: 58)
+        let inA = try lab.input("a", [
+            "node": InputJSON.node("node-a", ipv4: "192.168.58.1/24"),
+            "workloads": [InputJSON.workload("pod-a", "calia1", ["10.244.1.5"], mac: t.wa.mac)],
+            "localBlocks": ["10.244.1.0/26"],
+        ])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", t.a, Lab.tool, "run", "--input", inA]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        func hasRoute() -> Bool { ((try? lab.ip(t.a, "route", "show", "proto", "247")) ?? "").contains("10.244.1.5 dev calia1") }
+        #expect(eventually { hasRoute() })
+        // The pod's veth is deleted (its route and neighbour go with it) and created again.
+        try lab.ip(t.a, "link", "del", "calia1")
+        try lab.ip(t.a, "link", "add", "calia1", "type", "veth", "peer", "name", "eth0", "netns", t.wa.ns)
+        try lab.ip(t.a, "link", "set", "calia1", "up")
+        try lab.ip(t.wa.ns, "link", "set", "eth0", "up")
+        #expect(eventually { hasRoute() }, "route not restored on the new veth")
+        #expect(eventually {
+            ((try? lab.ip(t.a, "neigh", "show", "dev", "calia1")) ?? "").contains("10.244.1.5 lladdr \(t.wa.mac) PERMANENT")
+        })
+        #expect(eventually { ((try? lab.exec(t.a, ["cat", "/proc/sys/net/ipv4/conf/calia1/proxy_arp"])) ?? "") == "1\n" })
+        p.terminate()
+        p.waitUntilExit()
+        let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        // The first apply is a full resync; the repair is a partial one.
+        #expect(lines.first?.contains("(resynced)") == true, "\(lines)")
+        #expect(lines.dropFirst().contains { $0.hasPrefix("apply:") && !$0.contains("(resynced)") && !$0.hasPrefix("apply: 0 ") },
+                "\(lines)")
+    }
+
     @Test func routeDeletedBySomeoneElseComesBackThroughTheMonitor() throws {
         guard Privileged.check("netlink monitor in netns", needs: needs) else { return }
         let lab = try Lab()

@@ -172,8 +172,9 @@ public enum RoutingPlanner {
         return all.sorted()
     }
 
-    /// Drops everything that lives on `device` from the actual state (it is being recreated).
-    static func forget(device: String, in s: inout RoutingState) {
+    /// Drops everything that lives on `device` from the actual state (it is being recreated, or
+    /// the kernel removed it with its routes and neighbours).
+    public static func forget(device: String, in s: inout RoutingState) {
         s.addresses = s.addresses.filter { $0.device != device }
         s.neighbours = s.neighbours.filter { $0.key.device != device }
         s.fdb = s.fdb.filter { $0.key.device != device }

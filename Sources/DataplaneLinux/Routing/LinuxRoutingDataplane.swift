@@ -135,9 +135,30 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         }
     }
 
-    /// Names of the interfaces whose index the monitor should forget after a link change.
-    func forgetLink(index: Int32) {
-        lock.withLock { if let n = links.byIndex[index] { links.forget(n) } }
+    enum LinkReaction { case ignore, partial, fullResync }
+
+    /// A link appeared, went up/down or disappeared. Tunnel devices and the parent interface
+    /// need a full resync; a workload interface only has its own objects replanned (Felix's
+    /// per-interface partial resync: the kernel drops routes and neighbours with the device,
+    /// and a recreated veth has a new index); other interfaces are not ours to care about.
+    func linkChanged(index: Int32, name: String) -> LinkReaction {
+        lock.withLock {
+            if let old = links.byIndex[index] { links.forget(old) }
+            links.forget(name)
+            guard let base else { return .ignore }
+            let s = base.settings
+            if [s.vxlanDevice, s.vxlanV6Device, s.ipipDevice, base.node.parentInterface].contains(name) {
+                needsResync = true
+                return .fullResync
+            }
+            let users = workloads.values.filter { $0.interface == name }
+            guard !users.isEmpty else { return .ignore }
+            RoutingPlanner.forget(device: name, in: &actual)
+            actual.sysctls = actual.sysctls.filter { $0.key.interface != name }   // a new veth has fresh sysctls
+            for w in users { if let part = workloadParts[w.name] { dirty.insert(keysOf: part) } }
+            if needsRecompute { planAll = true }
+            return .partial
+        }
     }
 
     func desiresRoute(_ key: RouteKey) -> Bool { lock.withLock { desired.routes[key] != nil } }

@@ -12,8 +12,8 @@ public enum RouteMonitorEvent: Hashable, Sendable {
     /// A neighbour or FDB entry was deleted on interface `index` (the kernel reports a deleted
     /// permanent entry with its final state, not NUD_PERMANENT, so the state is not a filter).
     case neighbourDeleted(index: Int32)
-    /// RTM_NEWLINK with a change of IFF_UP, or RTM_DELLINK.
-    case linkChanged(index: Int32, up: Bool, deleted: Bool)
+    /// RTM_NEWLINK with a change of IFF_UP (a new link included), or RTM_DELLINK.
+    case linkChanged(index: Int32, name: String, up: Bool, deleted: Bool)
     /// The socket's receive queue overflowed (ENOBUFS): notifications were lost.
     case overflow
 }
@@ -111,10 +111,12 @@ public final class RouteMonitor: @unchecked Sendable {
             return .neighbourDeleted(index: index)
         }
         var flags: UInt32 = 0, change: UInt32 = 0
-        if twill_nl_link_msg_info(msg, &type, &index, &flags, &change) == 0 {
+        var name = [CChar](repeating: 0, count: 32)
+        if twill_nl_link_msg_info(msg, &type, &index, &flags, &change, &name) == 0 {
             let deleted = Int(type) == RTM_DELLINK
             guard deleted || change & twill_nl_iff_up() != 0 else { return nil }
-            return .linkChanged(index: index, up: flags & twill_nl_iff_up() != 0, deleted: deleted)
+            let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .linkChanged(index: index, name: text, up: flags & twill_nl_iff_up() != 0, deleted: deleted)
         }
         return nil
     }

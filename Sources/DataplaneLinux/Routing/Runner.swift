@@ -109,8 +109,12 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
         case .neighbourDeleted(let index):
             guard dataplane.ownsNeighbours(onIndex: index), !dataplane.consumeExpectedNeighbourDeletion(index: index) else { return }
             logger.info("neighbour entry of ours deleted; resyncing", metadata: ["ifindex": "\(index)"])
-        case .linkChanged(let index, _, _):
-            dataplane.forgetLink(index: index)
+        case .linkChanged(let index, let name, _, _):
+            switch dataplane.linkChanged(index: index, name: name) {
+            case .ignore: return
+            case .partial: kick(); return   // only that workload interface's objects are replanned
+            case .fullResync: break
+            }
         case .overflow:
             logger.info("netlink notifications lost (ENOBUFS); resyncing")
         }
