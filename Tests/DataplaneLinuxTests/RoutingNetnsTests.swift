@@ -238,7 +238,8 @@ import TestSupport
         #expect(r.status == 2)
         let issues = r.stdout.split(separator: "\n").filter { $0.hasPrefix("issue:") }
         #expect(issues.contains { $0.contains("route 10.244.1.7/32") && $0.contains("Network is down") }, "\(issues)")
-        #expect(issues.contains { $0.contains("10.244.1.8") && $0.contains("calinone") }, "\(issues)")
+        #expect(issues.contains { $0.contains("10.244.1.8") && $0.contains("calinone") && $0.contains("interface missing, retried") },
+                "\(issues)")
         #expect(!issues.contains { $0.contains("10.244.1.5") }, "\(issues)")
         let routes = try lab.ip(t.a, "route", "show", "proto", "247")
         #expect(routes.contains("10.244.1.5 dev calia1") && routes.contains("blackhole 10.244.1.0/26"), "\(routes)")
@@ -321,11 +322,17 @@ import TestSupport
             ((try? lab.ip(t.a, "neigh", "show", "dev", "calia1")) ?? "").contains("10.244.1.5 lladdr \(t.wa.mac) PERMANENT")
         })
         #expect(eventually { ((try? lab.exec(t.a, ["cat", "/proc/sys/net/ipv4/conf/calia1/proxy_arp"])) ?? "") == "1\n" })
+        // A deleted workload neighbour is replanned alone as well.
+        try lab.ip(t.a, "neigh", "del", "10.244.1.5", "dev", "calia1")
+        #expect(eventually {
+            ((try? lab.ip(t.a, "neigh", "show", "dev", "calia1")) ?? "").contains("10.244.1.5 lladdr \(t.wa.mac) PERMANENT")
+        }, "workload neighbour not restored")
         p.terminate()
         p.waitUntilExit()
         let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
         // The first apply is a full resync; the repair is a partial one.
         #expect(lines.first?.contains("(resynced)") == true, "\(lines)")
+        #expect(lines.filter { $0.contains("(resynced)") }.count == 1, "only the first apply is a full resync: \(lines)")
         #expect(lines.dropFirst().contains { $0.hasPrefix("apply:") && !$0.contains("(resynced)") && !$0.hasPrefix("apply: 0 ") },
                 "\(lines)")
     }

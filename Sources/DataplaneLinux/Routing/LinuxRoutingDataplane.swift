@@ -121,17 +121,23 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         lock.withLock { expectedDeletions.remove(key) != nil }
     }
 
-    /// True when neighbour/FDB entries on interface `index` are ours (ownership as of the last resync).
-    func ownsNeighbours(onIndex index: Int32) -> Bool {
-        lock.withLock { links.byIndex[index].map { ownership?.ownsNeighbours(on: $0) ?? false } ?? false }
-    }
-
-    /// True when a permanent neighbour/FDB entry on `index` was deleted by us (counted down).
-    func consumeExpectedNeighbourDeletion(index: Int32) -> Bool {
+    /// A neighbour or FDB entry was deleted on interface `index`. Ignored unless the interface's
+    /// neighbours are ours and we did not delete it ourselves; on a workload interface only that
+    /// workload's neighbours are replanned, on a tunnel device everything is resynced.
+    func neighbourDeleted(index: Int32) -> LinkReaction {
         lock.withLock {
-            guard let name = links.byIndex[index], let n = expectedNeighbourDeletions[name], n > 0 else { return false }
-            expectedNeighbourDeletions[name] = n == 1 ? nil : n - 1
-            return true
+            guard let name = links.byIndex[index], ownership?.ownsNeighbours(on: name) ?? false else { return .ignore }
+            if let n = expectedNeighbourDeletions[name], n > 0 {
+                expectedNeighbourDeletions[name] = n == 1 ? nil : n - 1
+                return .ignore
+            }
+            let users = workloads.values.filter { $0.interface == name }
+            guard !users.isEmpty else { needsResync = true; return .fullResync }
+            actual.neighbours = actual.neighbours.filter { $0.key.device != name }
+            for w in users {
+                if let part = workloadParts[w.name] { dirty.neighbours.formUnion(part.neighbours.keys) }
+            }
+            return .partial
         }
     }
 
@@ -255,11 +261,29 @@ public final class LinuxRoutingDataplane: RoutingDataplane, @unchecked Sendable 
         if case .createDevice(let d) = op {
             run.failedDevices[d.name] = error
             run.issues.append(deviceIssue(d, error))
+        } else if isMissingWorkloadInterface(op, error) {
+            // The CNI plugin may not have created the veth yet, or is deleting it: retried when
+            // the interface appears (the monitor replans it), so this is only a warning.
+            run.issues.append(ApplyIssue(component: component, severity: .warning, subject: Self.subject(op),
+                                         reason: "interface missing, retried when it appears: \(error.description)"))
         } else {
             run.issues.append(ApplyIssue(component: component, subject: Self.subject(op), reason: error.description))
         }
         markRetry(op, &run.retry)
         logger.debug("dataplane operation failed", metadata: ["op": "\(op)", "error": "\(error)"])
+    }
+
+    /// True when `op` failed only because a workload interface does not exist (under lock).
+    private func isMissingWorkloadInterface(_ op: RoutingOperation, _ error: NetlinkError) -> Bool {
+        let device: String?
+        let missing: Bool
+        switch op {
+        case .setSysctl(let k, _): device = k.interface; missing = error.systemErrno == ENOENT
+        case .replaceRoute(let r), .deleteRoute(let r): device = r.nextHops.first?.device; missing = error.code == NLE_NODEV
+        default: device = op.device; missing = error.code == NLE_NODEV || error.systemErrno == ENODEV
+        }
+        guard missing, let device else { return false }
+        return workloads.values.contains { $0.interface == device }
     }
 
     private static func routeDevice(_ op: RoutingOperation) -> String? {

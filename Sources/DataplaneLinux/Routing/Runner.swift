@@ -107,8 +107,11 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
                   dataplane.desiresRoute(key) else { return }
             logger.info("foreign route replaced one of ours; resyncing", metadata: ["route": "\(key)"])
         case .neighbourDeleted(let index):
-            guard dataplane.ownsNeighbours(onIndex: index), !dataplane.consumeExpectedNeighbourDeletion(index: index) else { return }
-            logger.info("neighbour entry of ours deleted; resyncing", metadata: ["ifindex": "\(index)"])
+            switch dataplane.neighbourDeleted(index: index) {
+            case .ignore: return
+            case .partial: kick(); return
+            case .fullResync: logger.info("neighbour entry of ours deleted; resyncing", metadata: ["ifindex": "\(index)"])
+            }
         case .linkChanged(let index, let name, _, _):
             switch dataplane.linkChanged(index: index, name: name) {
             case .ignore: return
