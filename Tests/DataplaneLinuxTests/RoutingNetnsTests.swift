@@ -135,6 +135,12 @@ import TestSupport
         let fixed = try lab.ip(t.a, "-d", "link", "show", "vxlan.twill")
         #expect(fixed.contains("vxlan id 4096") && fixed.contains("nolearning") && fixed.contains("state UNKNOWN"), "\(fixed)")
         #expect(lab.ping(from: t.wa.ns, "10.244.2.5"))
+        // A device of another kind squatting our name is replaced too.
+        try lab.ip(t.a, "link", "del", "vxlan.twill")
+        try lab.ip(t.a, "link", "add", "vxlan.twill", "type", "bridge")
+        expectApplied(try lab.apply(t.a, input: inA))
+        #expect(try lab.ip(t.a, "-d", "link", "show", "vxlan.twill").contains("vxlan id 4096"))
+        #expect(lab.ping(from: t.wa.ns, "10.244.2.5"))
     }
 
     @Test func crossSubnetIsPlainInsideTheSubnetAndVXLANAcrossTheRouter() throws {

@@ -104,6 +104,15 @@ import Testing
         #expect(!ops.contains(.replaceRoute(desired.routes[RouteKey(destination: pfx("10.244.2.0/26"))]!)))
     }
 
+    @Test func deviceWithOurNameButAnotherKindIsReplaced() {
+        let desired = RoutingCalculator.compute(vxlanInput()).state
+        var actual = desired
+        actual.devices["vxlan.twill"] = .foreign(name: "vxlan.twill", kind: "bridge", mtu: 1500)
+        let ops = RoutingPlanner.plan(desired: desired, actual: actual, sweep: false)
+        #expect(ops.first == .deleteDevice(name: "vxlan.twill"))
+        #expect(ops.contains(.createDevice(desired.devices["vxlan.twill"]!)))
+    }
+
     @Test func downDeviceIsBroughtUp() {
         let desired = RoutingCalculator.compute(vxlanInput()).state
         var actual = desired

@@ -190,6 +190,7 @@ public enum RoutingPlanner {
             switch s.devices[n] {
             case .vxlan(var d)?: d.mtu = m; s.devices[n] = .vxlan(d)
             case .ipip(var d)?: d.mtu = m; s.devices[n] = .ipip(d)
+            case .foreign(let name, let kind, _)?: s.devices[n] = .foreign(name: name, kind: kind, mtu: m)
             case nil: break
             }
         case .setDeviceUp(let n): s.devicesDown.remove(n)

@@ -105,15 +105,17 @@ public struct IPIPDevice: Hashable, Sendable {
 public enum TunnelDevice: Hashable, Sendable, CustomStringConvertible {
     case vxlan(VXLANDevice)
     case ipip(IPIPDevice)
+    /// Actual side only: a device with one of our names but another kind (always replaced).
+    case foreign(name: String, kind: String, mtu: Int)
 
     public var name: String {
-        switch self { case .vxlan(let d): d.name; case .ipip(let d): d.name }
+        switch self { case .vxlan(let d): d.name; case .ipip(let d): d.name; case .foreign(let n, _, _): n }
     }
     public var mtu: Int {
-        switch self { case .vxlan(let d): d.mtu; case .ipip(let d): d.mtu }
+        switch self { case .vxlan(let d): d.mtu; case .ipip(let d): d.mtu; case .foreign(_, _, let m): m }
     }
     public var kind: String {
-        switch self { case .vxlan: "vxlan"; case .ipip: "ipip" }
+        switch self { case .vxlan: "vxlan"; case .ipip: "ipip"; case .foreign(_, let k, _): k }
     }
 
     /// True when `actual` can be brought to `self` by changing MTU only; otherwise the device
@@ -134,6 +136,7 @@ public enum TunnelDevice: Hashable, Sendable, CustomStringConvertible {
             "vxlan \(d.name) id \(d.vni) dstport \(d.port) local \(d.localAddress) dev \(d.parent) address \(d.mac)"
                 + "\(d.learning ? "" : " nolearning") mtu \(d.mtu)"
         case .ipip(let d): "ipip \(d.name) mtu \(d.mtu)"
+        case .foreign(let n, let k, let m): "\(k.isEmpty ? "device" : k) \(n) mtu \(m)"
         }
     }
 }

@@ -103,12 +103,10 @@ struct KernelReader {
                     name: name, vni: vni, port: UInt16(truncatingIfNeeded: port), learning: learning,
                     localAddress: localIP ?? .v4(.any), parent: parent == 0 ? "" : links.name(Int32(parent)),
                     mac: mac, mtu: mtu))
-            } else if kind == "ipip" || name == "tunl0" && kind.isEmpty {
+            } else if kind == "ipip" {
                 state.devices[name] = .ipip(IPIPDevice(name: name, mtu: mtu))
             } else {
-                // Our name with a foreign kind: model as an incompatible device so it is replaced.
-                state.devices[name] = kind == "ipip" ? .ipip(IPIPDevice(name: name, mtu: mtu))
-                    : .ipip(IPIPDevice(name: name, mtu: -1))
+                state.devices[name] = .foreign(name: name, kind: kind, mtu: mtu)   // replaced by ours
             }
         }
     }

@@ -162,6 +162,8 @@ struct KernelWriter {
                 _ = rtnl_link_vxlan_set_link(link, UInt32(parent))
             }
             return link
+        case .foreign(let name, let kind, _):
+            throw NetlinkError(code: NLE_INVAL, operation: "create \(kind) device \(name): not a device kind Twill creates")
         case .ipip(let p):
             let link = rtnl_link_ipip_alloc()!
             rtnl_link_set_name(link, p.name)
