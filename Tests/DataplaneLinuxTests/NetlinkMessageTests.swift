@@ -89,7 +89,11 @@ import Testing
             NextHop(device: "vxlan.twill", gateway: IPAddress("10.244.3.0")!, onlink: true),
         ], protocolNumber: 247)
         let hole = Route(destination: IPPrefix("fd00:244:1::/122")!, type: .blackhole, protocolNumber: 247)
-        for route in [ecmp, hole] {
+        let ecmp6 = Route(destination: IPPrefix("fd00:244:4::/122")!, nextHops: [
+            NextHop(device: "eth0", gateway: IPAddress("fd00:1::11")!, onlink: true),
+            NextHop(device: "eth0", gateway: IPAddress("fd00:1::12")!, onlink: true),
+        ], protocolNumber: 247)
+        for route in [ecmp, hole, ecmp6] {
             let r = try KernelWriter.buildRoute(route, socket: socket, links: &links)
             defer { rtnl_route_put(r) }
             #expect(KernelReader.route(from: r, links: links) == route)
