@@ -81,6 +81,7 @@ func inNamespace<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () throw
         #expect(eventually { route().contains("via 192.168.55.2 dev eth0") }, "periodic resync did not repair the route")
         let last = reports.withLock { Array($0.dropFirst(applies)) }
         #expect(last.contains { $0.resynced && $0.operations == 1 })
+        #expect(runner.lastReport?.issues.isEmpty == true)
 
         // Lost notifications (ENOBUFS) also lead to a full resync.
         try lab.ip(ns, "route", "replace", "10.244.2.0/26", "via", "192.168.55.8", "dev", "eth0", "onlink", "proto", "247")

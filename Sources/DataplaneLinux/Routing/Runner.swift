@@ -47,6 +47,10 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
     private let lock = NSLock()
     private var pending = false
     private var monitor: RouteMonitor?
+    private var last: ComponentReport?
+
+    /// The report of the most recent apply (for health and status output).
+    public var lastReport: ComponentReport? { lock.withLock { last } }
 
     public init(dataplane: LinuxRoutingDataplane, resyncInterval: Duration = RoutingDataplaneRunner.defaultResyncInterval,
                 timer: any RepeatingTimer = DispatchRepeatingTimer(), logger: Logger = Logger(label: "twill.dataplane.routes"),
@@ -85,13 +89,16 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
             self.lock.withLock { self.pending = false }
             do {
                 let report = try self.dataplane.apply()
+                self.lock.withLock { self.last = report }
                 self.onReport(report)
             } catch {
                 self.logger.error("routing apply failed", metadata: ["error": "\(error)"])
                 self.dataplane.requestResync()
-                self.onReport(ComponentReport(component: .routes, issues: [
+                let report = ComponentReport(component: .routes, issues: [
                     ApplyIssue(component: .routes, subject: "apply", reason: "\(error)"),
-                ]))
+                ])
+                self.lock.withLock { self.last = report }
+                self.onReport(report)
             }
         }
     }
