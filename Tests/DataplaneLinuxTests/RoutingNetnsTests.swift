@@ -373,6 +373,9 @@ import TestSupport
         #expect(eventually(timeout: 10) { hasRoute() })
         try lab.ip(t.a, "route", "del", "10.244.2.0/26")
         #expect(eventually(timeout: 10) { hasRoute() }, "route not restored after ip route del")
+        // Another protocol taking over the prefix is undone too (Felix takes prefixes over the same way).
+        try lab.ip(t.a, "route", "replace", "10.244.2.0/26", "via", "192.168.54.9", "dev", "eth0", "onlink", "proto", "static")
+        #expect(eventually(timeout: 10) { hasRoute() }, "route not taken back from proto static")
         // Permanent neighbour and FDB entries deleted by someone else come back too.
         try lab.ip(t.a, "neigh", "del", "10.244.2.0", "dev", "vxlan.twill")
         #expect(eventually(timeout: 10) {
