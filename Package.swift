@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "NodeModel", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
-        .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+        .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -46,6 +46,7 @@ let package = Package(
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),
         .target(name: "DataplaneLinux", dependencies: [
             "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
@@ -66,6 +67,10 @@ let package = Package(
         .executableTarget(name: "twill-dstool", dependencies: [
             "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "twill-dp-apply", dependencies: [
+            "Dataplane", "DataplaneLinux", "NetCore", "CNetlink",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "twill-bench", dependencies: [
             "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -84,7 +89,7 @@ let package = Package(
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
