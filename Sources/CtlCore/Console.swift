@@ -1,0 +1,61 @@
+import Foundation
+
+/// Writes to the process's stdout/stderr (unbuffered, whole strings).
+public enum Console {
+    public static func out(_ text: String) { write(text, to: FileHandle.standardOutput) }
+    public static func err(_ text: String) { write(text, to: FileHandle.standardError) }
+
+    private static func write(_ text: String, to handle: FileHandle) {
+        guard !text.isEmpty else { return }
+        handle.write(Data(text.utf8))
+    }
+}
+
+/// Resource text and where it came from (a path, or `stdin`), for error messages.
+public struct InputText: Sendable {
+    public var source: String
+    public var text: String
+    public init(source: String, text: String) { self.source = source; self.text = text }
+}
+
+public enum Input {
+    /// Reads `-f` input: a file path, or `-` for stdin.
+    public static func read(_ filename: String?) throws(CtlError) -> InputText {
+        guard let filename else { throw CtlError("no input: give -f FILE (or -f - for stdin)") }
+        if filename == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            return InputText(source: "stdin", text: String(decoding: data, as: UTF8.self))
+        }
+        guard let data = FileManager.default.contents(atPath: filename) else {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: filename, isDirectory: &isDir), isDir.boolValue {
+                throw CtlError("\(filename) is a directory: give a file")
+            }
+            throw CtlError("cannot read \(filename): no such file or not readable")
+        }
+        return InputText(source: filename, text: String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A failure to report as `error: <message>` with a non-zero exit status.
+public struct CtlError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var exitCode: Int32
+    public init(_ message: String, exitCode: Int32 = 1) { self.message = message; self.exitCode = exitCode }
+    public var description: String { message }
+}
+
+/// `get -o` formats.
+public enum OutputFormat: String, Sendable, CaseIterable {
+    case ps, wide, yaml, json
+
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "ps", "": self = .ps
+        case "wide": self = .wide
+        case "yaml", "yml": self = .yaml
+        case "json": self = .json
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import CtlCore
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create resources from a file or stdin; fails for any that already exist.")
+    @OptionGroup var file: FileOption
+    @Flag(name: .long, help: "Do not fail for resources that already exist.") var skipExists = false
+    @ParentCommand var root: Twillctl
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in
+            try s.create(try Input.read(file.filename), skipExists: skipExists)
+        }
+    }
+}
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or replace resources from a file or stdin (all or nothing).")
+    @OptionGroup var file: FileOption
+    @ParentCommand var root: Twillctl
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in try s.apply(try Input.read(file.filename)) }
+    }
+}
+
+struct Replace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace existing resources from a file or stdin; fails for any that do not exist.")
+    @OptionGroup var file: FileOption
+    @ParentCommand var root: Twillctl
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in try s.replace(try Input.read(file.filename)) }
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete resources named in a file, or KIND NAME…")
+    @OptionGroup var file: FileOption
+    @Flag(name: [.short, .long], help: "Do not fail for resources that do not exist.") var skipNotExists = false
+    @Argument(help: "KIND NAME… (instead of -f).") var words: [String] = []
+    @ParentCommand var root: Twillctl
+
+    func validate() throws {
+        if file.filename != nil, !words.isEmpty { throw ValidationError("give either -f or KIND NAME…, not both") }
+        if file.filename == nil, words.count < 2 { throw ValidationError("give -f FILE or KIND NAME…") }
+    }
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in
+            if let f = file.filename {
+                return try s.delete(try Input.read(f), skipNotExists: skipNotExists)
+            }
+            return try s.delete(kind: words[0], names: Array(words.dropFirst()), skipNotExists: skipNotExists)
+        }
+    }
+}
+
+struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show resources: KIND [NAME…], or those named in a file.")
+    @OptionGroup var file: FileOption
+    @Option(name: [.short, .customLong("output")], help: "ps (default), wide, yaml, json.")
+    var output: String = "ps"
+    @Argument(help: "KIND [NAME…]") var words: [String] = []
+    @ParentCommand var root: Twillctl
+
+    func validate() throws {
+        if file.filename != nil, !words.isEmpty { throw ValidationError("give either -f or KIND [NAME…], not both") }
+        if file.filename == nil, words.isEmpty { throw ValidationError("give KIND [NAME…] or -f FILE") }
+        if OutputFormat(output) == nil {
+            throw ValidationError("unknown output format '\(output)': use ps, wide, yaml or json")
+        }
+    }
+
+    func run() throws {
+        let format = OutputFormat(output)!
+        try withSession(root.global) { s throws(CtlError) in
+            if let f = file.filename { return try s.get(try Input.read(f), output: format) }
+            return try s.get(kind: words[0], names: Array(words.dropFirst()), output: format)
+        }
+    }
+}
+
+struct Label: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add, change or remove a label: KIND NAME key=value | key --remove")
+    @Argument(help: "KIND") var kind: String
+    @Argument(help: "NAME") var name: String
+    @Argument(help: "key=value, or key with --remove") var label: String
+    @Flag(name: .long, help: "Change the value of an existing label.") var overwrite = false
+    @Flag(name: .long, help: "Remove the label.") var remove = false
+    @ParentCommand var root: Twillctl
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in
+            try s.label(kind: kind, name: name, label: label, overwrite: overwrite, remove: remove)
+        }
+    }
+}
+
+struct Patch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Patch a resource with a JSON merge patch (RFC 7386), then validate it.")
+    @Argument(help: "KIND") var kind: String
+    @Argument(help: "NAME") var name: String
+    @Option(name: [.short, .customLong("patch")], help: "The patch, JSON (or YAML) text.") var patch: String
+    @Option(name: [.short, .customLong("type")], help: "Patch type: merge (the only one supported).")
+    var type: String = "merge"
+    @ParentCommand var root: Twillctl
+
+    func validate() throws {
+        if type != "merge" { throw ValidationError("patch type '\(type)' is not supported: use merge") }
+    }
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in try s.patch(kind: kind, name: name, patch: patch) }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check resources in a file (decode, defaults, validation, conflicts); writes nothing.")
+    @OptionGroup var file: FileOption
+    @ParentCommand var root: Twillctl
+
+    func validate() throws {
+        if file.filename == nil { throw ValidationError("give -f FILE (or -f - for stdin)") }
+    }
+
+    func run() throws {
+        try withSession(root.global) { s throws(CtlError) in try s.validate(try Input.read(file.filename)) }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the twillctl version.")
+    @ParentCommand var root: Twillctl
+
+    func run() throws {
+        Console.out(Session.versionText)
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import CtlCore
+
+/// twillctl: the calicoctl-like CLI. Thin: argument parsing and wiring; the work is in CtlCore.
+@main
+struct Twillctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twillctl",
+        abstract: "Manage Twill (Calico projectcalico.org/v3) resources.",
+        subcommands: [
+            Create.self, Apply.self, Replace.self, Delete.self, Get.self, Label.self, Patch.self,
+            Validate.self, Version.self,
+        ])
+
+    @OptionGroup var global: GlobalOptions
+}
+
+/// Options every command takes (before or after the command name).
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Datastore URL: sqlite:PATH, memory:, etcd://HOST:PORT.",
+        discussion: "Default: $TWILL_DATASTORE, else \(Session.defaultDatastoreURL)."))
+    var datastore: String?
+
+    @Option(name: [.short, .customLong("log-level")],
+            help: "Log level: panic (default), fatal, error, warning, info, debug.")
+    var logLevel: String = "panic"
+}
+
+/// Where the resources come from: `-f FILE|-`, or `KIND NAME…` for commands that allow it.
+struct FileOption: ParsableArguments {
+    @Option(name: [.short, .customLong("filename")],
+            help: "File with YAML or JSON resources (`-` reads stdin).")
+    var filename: String?
+}
+
+extension ParsableCommand {
+    /// Runs `body` with a session on the selected datastore; prints `error: …` and exits 1 on failure.
+    func withSession(_ global: GlobalOptions, _ body: (Session) throws(CtlError) -> String) throws {
+        do {
+            let session = try Session(datastoreURL: global.datastore, logLevel: global.logLevel)
+            let out = try body(session)
+            Console.out(out)
+        } catch {
+            Console.err("error: \(error.message)\n")
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
