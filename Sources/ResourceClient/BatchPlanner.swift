@@ -61,9 +61,9 @@ enum BatchPlanner {
     }
 
     static func plan(_ action: BatchAction, _ docs: [PreparedDocument], stored: [String: KVPair],
-                     otherPools: [ResourceID: Value], stamp: () -> Stamp) -> Result<BatchPlan, ResourceError> {
+                     otherPools: [ResourceID: Value], stamp: () -> Stamp) -> Result<BatchPlan, ClientError> {
         var plan = BatchPlan()
-        var errors: [ResourceError] = []
+        var errors: [ClientError] = []
 
         for doc in docs {
             let old = stored[doc.key]
@@ -115,7 +115,7 @@ enum BatchPlanner {
                 let oldDoc = (try? Value(jsonBytes: old.value)) ?? .object([])
                 let immutable = CrossChecks.immutableFieldErrors(kind: doc.id.kind, old: oldDoc, new: doc.document)
                 if !immutable.isEmpty {
-                    errors += immutable.map { .invalid(doc.ref, field: $0.field, reason: $0.reason) }
+                    errors += immutable.map { .invalid(doc.ref, $0.field, $0.reason) }
                     continue
                 }
                 let new = mergedForUpdate(doc.document, stored: oldDoc)
@@ -124,10 +124,10 @@ enum BatchPlanner {
             }
         }
 
-        if action != .delete(skipMissing: true), action != .delete(skipMissing: false) {
+        if case .delete = action {} else {
             errors += CrossChecks.poolOverlapErrors(plan.entries, otherPools: otherPools)
         }
-        if !errors.isEmpty { return .failure(errors.count == 1 ? errors[0] : .multiple(errors)) }
+        if !errors.isEmpty { return .failure(.combine(errors)) }
         return .success(plan)
     }
 

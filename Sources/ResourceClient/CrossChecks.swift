@@ -4,17 +4,17 @@ import NodeModel
 /// Checks that need more than one document: Calico's clientv3 rules that a single resource's
 /// validation cannot see (`libcalico-go/lib/clientv3/ippool.go`).
 enum CrossChecks {
-    struct FieldError: Hashable, Sendable {
+    struct Violation: Hashable, Sendable {
         var field: String
         var reason: String
     }
 
     /// Fields that may not change on update: IPPool `spec.cidr` and `spec.blockSize`.
-    static func immutableFieldErrors(kind: String, old: Value, new: Value) -> [FieldError] {
-        guard kind == "IPPool" else { return [] }
-        var errors: [FieldError] = []
-        let oldCIDR = old["spec"]?["cidr"]?.stringValue.flatMap(IPPrefix.init)
-        let newCIDR = new["spec"]?["cidr"]?.stringValue.flatMap(IPPrefix.init)
+    static func immutableFieldErrors(kind: ResourceKind, old: Value, new: Value) -> [Violation] {
+        guard kind == .ipPool else { return [] }
+        var errors: [Violation] = []
+        let oldCIDR = old["spec"]?["cidr"]?.stringValue.flatMap(prefix)
+        let newCIDR = new["spec"]?["cidr"]?.stringValue.flatMap(prefix)
         if let oldCIDR, let newCIDR, oldCIDR != newCIDR {
             errors.append(.init(field: "spec.cidr",
                                 reason: "CIDR cannot be changed (stored \(oldCIDR)); follow the IP pool migration guide"))
@@ -28,7 +28,7 @@ enum CrossChecks {
 
     /// A new or updated pool's CIDR must not overlap any other pool: the stored ones (minus
     /// those this batch rewrites) and the others in the batch.
-    static func poolOverlapErrors(_ entries: [BatchPlan.Entry], otherPools: [ResourceID: Value]) -> [ResourceError] {
+    static func poolOverlapErrors(_ entries: [BatchPlan.Entry], otherPools: [ResourceID: Value]) -> [ClientError] {
         var pools: [(id: ResourceID, cidr: IPPrefix)] = []
         let touched = Set(entries.map(\.id))
         for (id, doc) in otherPools where !touched.contains(id) {
@@ -36,12 +36,12 @@ enum CrossChecks {
         }
         // Stored pools in name order, so the message names the same pool every time.
         pools.sort { $0.id.name < $1.id.name }
-        var errors: [ResourceError] = []
-        for entry in entries where entry.id.kind == "IPPool" {
+        var errors: [ClientError] = []
+        for entry in entries where entry.id.kind == .ipPool {
             guard let doc = entry.stored, let mine = cidr(doc) else { continue }
             if let clash = pools.first(where: { $0.id != entry.id && $0.cidr.overlaps(mine) }) {
-                errors.append(.invalid(entry.ref, field: "spec.cidr",
-                                       reason: "\(entry.id) CIDR overlaps with \(clash.id) CIDR \(clash.cidr)"))
+                errors.append(.invalid(entry.ref, "spec.cidr",
+                                       "\(entry.id) CIDR overlaps with \(clash.id) CIDR \(clash.cidr)"))
             }
             pools.append((entry.id, mine))
         }
@@ -49,7 +49,11 @@ enum CrossChecks {
     }
 
     static func cidr(_ doc: Value) -> IPPrefix? {
-        doc["spec"]?["cidr"]?.stringValue.flatMap(IPPrefix.init)
+        doc["spec"]?["cidr"]?.stringValue.flatMap(prefix)
+    }
+
+    static func prefix(_ s: String) -> IPPrefix? {
+        try? IPPrefix.parse(s, strict: false).get()
     }
 
     static func render(_ v: Value) -> String {

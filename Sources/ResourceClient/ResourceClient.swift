@@ -9,7 +9,7 @@ public struct BatchResult: Sendable {
         public var id: ResourceID
         public var outcome: Outcome
         /// The resource as stored now (created/updated), or as it was (deleted/skipped).
-        public var resource: Resource?
+        public var resource: StoredResource?
     }
 
     /// The datastore revision of the write (every resource of the batch has it).
@@ -47,26 +47,25 @@ public final class ResourceClient: Sendable {
     // MARK: Reads
 
     /// One resource; `.notFound` if absent.
-    public func get(_ id: ResourceID) throws(ResourceError) -> Resource {
-        let id = try canonical(id)
-        guard let pair = try ds { () throws(DatastoreError) in try datastore.get(try key(id)) } else {
+    public func get(_ id: ResourceID) throws(ClientError) -> StoredResource {
+        let k = try key(id)
+        guard let pair = try ds({ () throws(DatastoreError) in try datastore.get(k) }) else {
             throw .notFound(id)
         }
         return try resource(from: pair, id: id)
     }
 
     /// Every resource of `kind` (in name order), or just `names` (in the order given; `.notFound`
-    /// for the first missing one). `namespace` nil lists all namespaces of a namespaced kind.
-    public func list(kind: String, names: [String] = [], namespace: String? = nil) throws(ResourceError) -> [Resource] {
-        let kind = try ModelBridge.canonicalKind(kind)
+    /// for the first missing one). `namespace` "" lists all namespaces of a namespaced kind.
+    public func list(kind: ResourceKind, names: [String] = [], namespace: String = "") throws(ClientError) -> [StoredResource] {
         if !names.isEmpty {
-            var out: [Resource] = []
+            var out: [StoredResource] = []
             for n in names { out.append(try get(ResourceID(kind: kind, name: n, namespace: namespace))) }
             return out
         }
         let prefix = try ModelBridge.listPrefix(kind: kind, namespace: namespace)
         let listing = try ds { () throws(DatastoreError) in try datastore.list(prefix: prefix) }
-        var out: [Resource] = []
+        var out: [StoredResource] = []
         for pair in listing.pairs {
             out.append(try resource(from: pair, id: nil, kind: kind))
         }
@@ -77,34 +76,33 @@ public final class ResourceClient: Sendable {
 
     /// Decodes, validates and writes `documents` as one all-or-nothing batch.
     @discardableResult
-    public func submit(_ action: BatchAction, documents: [Value]) throws(ResourceError) -> BatchResult {
+    public func submit(_ action: BatchAction, documents: [Value]) throws(ClientError) -> BatchResult {
         let prepared = try prepare(documents, identityOnly: isDelete(action))
         return try run(action, prepared)
     }
 
     @discardableResult
-    public func create(_ documents: [Value], skipExisting: Bool = false) throws(ResourceError) -> BatchResult {
+    public func create(_ documents: [Value], skipExisting: Bool = false) throws(ClientError) -> BatchResult {
         try submit(.create(skipExisting: skipExisting), documents: documents)
     }
 
     @discardableResult
-    public func apply(_ documents: [Value]) throws(ResourceError) -> BatchResult {
+    public func apply(_ documents: [Value]) throws(ClientError) -> BatchResult {
         try submit(.apply, documents: documents)
     }
 
     @discardableResult
-    public func replace(_ documents: [Value]) throws(ResourceError) -> BatchResult {
+    public func replace(_ documents: [Value]) throws(ClientError) -> BatchResult {
         try submit(.replace, documents: documents)
     }
 
     /// Deletes by identity, all or nothing. IPPools are deleted in one step: Calico first
     /// disables the pool and releases its block affinities, which needs IPAM (not built yet).
     @discardableResult
-    public func delete(_ ids: [ResourceID], skipMissing: Bool = false) throws(ResourceError) -> BatchResult {
+    public func delete(_ ids: [ResourceID], skipMissing: Bool = false) throws(ClientError) -> BatchResult {
         var prepared: [PreparedDocument] = []
         for (i, id) in ids.enumerated() {
-            let id = try canonical(id)
-            prepared.append(PreparedDocument(ref: DocumentRef(index: i + 1, id: id), id: id, key: try key(id),
+            prepared.append(PreparedDocument(ref: ref(id, index: i), id: id, key: try key(id),
                                              document: .null, userRevision: nil))
         }
         return try run(.delete(skipMissing: skipMissing), prepared)
@@ -112,18 +110,17 @@ public final class ResourceClient: Sendable {
 
     /// Everything `apply` would check (decoding, defaults, validation, overlap with stored
     /// pools, immutable fields), without writing. Returns the resources as they would be stored.
-    public func validate(_ documents: [Value]) throws(ResourceError) -> [Resource] {
+    public func validate(_ documents: [Value]) throws(ClientError) -> [StoredResource] {
         let prepared = try prepare(documents, identityOnly: false)
         let (plan, _) = try planAgainstStore(.apply, prepared)
-        return plan.entries.compactMap { e in e.stored.map { Resource(id: e.id, document: $0, revision: 0) } }
+        return plan.entries.compactMap { e in e.stored.map { StoredResource(id: e.id, document: $0, revision: 0) } }
     }
 
     /// Read-modify-write of one resource; the change is validated like an apply, and retried
     /// from a fresh read if another writer got in between.
     @discardableResult
     public func update(_ id: ResourceID,
-                       _ change: (inout Value) throws(ResourceError) -> Void) throws(ResourceError) -> Resource {
-        let id = try canonical(id)
+                       _ change: (inout Value) throws(ClientError) -> Void) throws(ClientError) -> StoredResource {
         for _ in 0..<maxAttempts {
             let current = try get(id)
             var doc = current.document
@@ -145,8 +142,8 @@ public final class ResourceClient: Sendable {
 
     /// Applies an RFC 7386 merge patch to the stored document, then validates and writes it.
     @discardableResult
-    public func patch(_ id: ResourceID, mergePatch: Value) throws(ResourceError) -> Resource {
-        try update(id) { (doc: inout Value) throws(ResourceError) in
+    public func patch(_ id: ResourceID, mergePatch: Value) throws(ClientError) -> StoredResource {
+        try update(id) { (doc: inout Value) throws(ClientError) in
             let before = doc
             doc = MergePatch.apply(mergePatch, to: doc)
             // Identity is not patchable: the patch applies to this resource.
@@ -165,7 +162,7 @@ public final class ResourceClient: Sendable {
         if case .delete = a { true } else { false }
     }
 
-    private func run(_ action: BatchAction, _ prepared: [PreparedDocument]) throws(ResourceError) -> BatchResult {
+    private func run(_ action: BatchAction, _ prepared: [PreparedDocument]) throws(ClientError) -> BatchResult {
         let retry = !prepared.contains { $0.userRevision != nil }
         var attempt = 0
         while true {
@@ -191,30 +188,30 @@ public final class ResourceClient: Sendable {
 
     /// Reads the stored state the batch depends on and plans it.
     private func planAgainstStore(_ action: BatchAction,
-                                  _ prepared: [PreparedDocument]) throws(ResourceError) -> (BatchPlan, Int64) {
+                                  _ prepared: [PreparedDocument]) throws(ClientError) -> (BatchPlan, Int64) {
         var stored: [String: KVPair] = [:]
         var revision: Int64 = 0
         var pools: [ResourceID: Value] = [:]
-        let needsPools = !isDelete(action) && prepared.contains { $0.id.kind == "IPPool" }
+        let needsPools = !isDelete(action) && prepared.contains { $0.id.kind == .ipPool }
         if needsPools {
             // One listing covers every pool key the batch touches and the overlap check.
             let listing = try ds { () throws(DatastoreError) in
-                try datastore.list(prefix: try ModelBridge.listPrefix(kind: "IPPool", namespace: nil))
+                try datastore.list(prefix: try ModelBridge.listPrefix(kind: .ipPool, namespace: ""))
             }
             revision = listing.revision
             for pair in listing.pairs {
                 stored[pair.key] = pair
                 if let doc = try? Value(jsonBytes: pair.value), let name = doc["metadata"]?["name"]?.stringValue {
-                    pools[ResourceID(kind: "IPPool", name: name)] = doc
+                    pools[ResourceID(kind: .ipPool, name: name)] = doc
                 }
             }
         }
         // Few keys: point reads. Many: one listing per kind is far cheaper than N reads.
-        var byKind: [String: [PreparedDocument]] = [:]
+        var byKind: [ResourceKind: [PreparedDocument]] = [:]
         for p in prepared where stored[p.key] == nil { byKind[p.id.kind, default: []].append(p) }
         for (kind, docs) in byKind {
-            if needsPools, kind == "IPPool" { continue }
-            if docs.count > 16, let prefix = try? ModelBridge.listPrefix(kind: kind, namespace: nil) {
+            if needsPools, kind == .ipPool { continue }
+            if docs.count > 16, let prefix = try? ModelBridge.listPrefix(kind: kind, namespace: "") {
                 let listing = try ds { () throws(DatastoreError) in try datastore.list(prefix: prefix) }
                 let wanted = Set(docs.map(\.key))
                 for pair in listing.pairs where wanted.contains(pair.key) { stored[pair.key] = pair }
@@ -239,9 +236,9 @@ public final class ResourceClient: Sendable {
     private func result(_ plan: BatchPlan, revision: Int64) -> BatchResult {
         var items: [BatchResult.Item] = []
         for e in plan.entries {
-            var res: Resource?
+            var res: StoredResource?
             if let doc = e.stored {
-                res = Resource(id: e.id, document: withVersion(doc, revision), revision: revision)
+                res = StoredResource(id: e.id, document: withVersion(doc, revision), revision: revision)
             } else if let prev = e.previous {
                 res = try? resource(from: prev, id: e.id)
             }
@@ -250,15 +247,18 @@ public final class ResourceClient: Sendable {
         return BatchResult(revision: revision, items: items)
     }
 
-    /// Decodes each document; collects every invalid one so the user sees them all at once.
-    func prepare(_ documents: [Value], identityOnly: Bool) throws(ResourceError) -> [PreparedDocument] {
+    /// Expands lists, then decodes each document; collects every invalid one so the user sees
+    /// them all at once.
+    func prepare(_ documents: [Value], identityOnly: Bool) throws(ClientError) -> [PreparedDocument] {
+        let flat: [(ref: DocumentRef, value: Value, listKind: ResourceKind?)]
+        do { flat = try ResourceDocuments.flatten(documents) } catch { throw .invalid(error) }
         var out: [PreparedDocument] = []
-        var errors: [ResourceError] = []
+        var errors: [ClientError] = []
         var seen: [String: DocumentRef] = [:]
-        for (i, raw) in documents.enumerated() {
-            let ref0 = DocumentRef(index: i + 1, id: ModelBridge.identity(raw))
-            do throws(ResourceError) {
-                var doc = raw
+        for (i, item) in flat.enumerated() {
+            let ref0 = ModelBridge.documentRef(item.value, index: i)
+            do throws(ClientError) {
+                var doc = item.value
                 var userRevision: Int64?
                 if var meta = doc["metadata"], case .object = meta {
                     if let rv = meta["resourceVersion"] {
@@ -266,56 +266,60 @@ public final class ResourceClient: Sendable {
                         case .string(let s) where s.isEmpty: break
                         case .string(let s):
                             guard let n = Int64(s), n > 0 else {
-                                throw ResourceError.invalid(ref0, field: "metadata.resourceVersion",
-                                                            reason: "'\(s)' is not a resource version")
+                                throw ClientError.invalid(ref0, "metadata.resourceVersion",
+                                                          "'\(s)' is not a resource version")
                             }
                             userRevision = n
                         case .int(let n): userRevision = n
                         default:
-                            throw ResourceError.invalid(ref0, field: "metadata.resourceVersion",
-                                                        reason: "must be a string, got \(rv.typeName)")
+                            throw ClientError.invalid(ref0, "metadata.resourceVersion",
+                                                      "must be a string, got \(rv.typeName)")
                         }
                     }
                     for k in serverMetadataKeys { meta[k] = nil }
                     doc["metadata"] = meta
                 }
-                let (id, canonicalDoc) = identityOnly
-                    ? try ModelBridge.identityChecked(doc, ref: ref0)
-                    : try ModelBridge.decode(doc, ref: ref0)
-                let ref = DocumentRef(index: i + 1, id: id)
+                let id: ResourceID
+                var canonicalDoc = Value.null
+                if identityOnly {
+                    id = try ModelBridge.identity(doc, ref: ref0, listKind: item.listKind)
+                } else {
+                    (id, canonicalDoc) = try ModelBridge.decode(doc, ref: ref0, listKind: item.listKind)
+                }
+                let docRef = ref(id, index: i)
                 let key = try ModelBridge.key(id)
                 if let first = seen[key] {
-                    throw ResourceError.invalid(ref, field: "metadata.name",
-                                                reason: "\(id) appears twice in the input (also \(first))")
+                    throw ClientError.invalid(docRef, "metadata.name",
+                                              "\(id) appears twice in the input (also \(first))")
                 }
-                seen[key] = ref
-                out.append(PreparedDocument(ref: ref, id: id, key: key, document: canonicalDoc,
+                seen[key] = docRef
+                out.append(PreparedDocument(ref: docRef, id: id, key: key, document: canonicalDoc,
                                             userRevision: userRevision))
             } catch {
                 errors += error.all
             }
         }
-        if !errors.isEmpty { throw errors.count == 1 ? errors[0] : .multiple(errors) }
+        if !errors.isEmpty { throw .combine(errors) }
         return out
     }
 
-    private func canonical(_ id: ResourceID) throws(ResourceError) -> ResourceID {
-        var id = id
-        id.kind = try ModelBridge.canonicalKind(id.kind)
-        return id
+    private func ref(_ id: ResourceID, index: Int) -> DocumentRef {
+        var r = id.documentRef
+        r.index = index
+        return r
     }
 
-    private func key(_ id: ResourceID) throws(ResourceError) -> String { try ModelBridge.key(id) }
+    private func key(_ id: ResourceID) throws(ClientError) -> String { try ModelBridge.key(id) }
 
-    private func resource(from pair: KVPair, id: ResourceID?, kind: String? = nil) throws(ResourceError) -> Resource {
+    private func resource(from pair: KVPair, id: ResourceID?, kind: ResourceKind? = nil) throws(ClientError) -> StoredResource {
         let doc: Value
         do { doc = try Value(jsonBytes: pair.value) } catch {
             throw .datastore(.unavailable("stored value at \(pair.key) is not JSON: \(error)"))
         }
-        let rid = id ?? ResourceID(kind: doc["kind"]?.stringValue ?? kind ?? "?",
-                                   name: doc["metadata"]?["name"]?.stringValue ?? "?",
-                                   namespace: doc["metadata"]?["namespace"]?.stringValue)
-        return Resource(id: rid, document: withVersion(doc, pair.revision), revision: pair.revision)
+        let rid = id ?? ResourceID(kind: kind ?? doc["kind"]?.stringValue.flatMap(ResourceKind.init(kindName:)) ?? .ipPool,
+                                   name: doc["metadata"]?["name"]?.stringValue ?? "",
+                                   namespace: doc["metadata"]?["namespace"]?.stringValue ?? "")
+        return StoredResource(id: rid, document: withVersion(doc, pair.revision), revision: pair.revision)
     }
 
     private func withVersion(_ doc: Value, _ revision: Int64) -> Value {
@@ -326,7 +330,7 @@ public final class ResourceClient: Sendable {
         return d
     }
 
-    private func ds<T>(_ body: () throws(DatastoreError) -> T) throws(ResourceError) -> T {
+    private func ds<T>(_ body: () throws(DatastoreError) -> T) throws(ClientError) -> T {
         do { return try body() } catch { throw .datastore(error) }
     }
 

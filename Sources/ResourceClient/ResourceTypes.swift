@@ -1,25 +1,29 @@
 import Datastore
 import NodeModel
 
-/// Which resource: kind (canonical, `IPPool`), name and, for namespaced kinds, namespace.
+/// Which resource: kind, name and, for namespaced kinds, namespace ("" for cluster-scoped).
 public struct ResourceID: Hashable, Sendable, CustomStringConvertible {
-    public var kind: String
+    public var kind: ResourceKind
     public var name: String
-    public var namespace: String?
+    public var namespace: String
 
-    public init(kind: String, name: String, namespace: String? = nil) {
+    public init(kind: ResourceKind, name: String, namespace: String = "") {
         self.kind = kind; self.name = name; self.namespace = namespace
     }
 
     /// calicoctl's identifier form: `IPPool(pool-a)`, `NetworkPolicy(ns/name)`.
     public var description: String {
-        if let namespace { "\(kind)(\(namespace)/\(name))" } else { "\(kind)(\(name))" }
+        namespace.isEmpty ? "\(kind)(\(name))" : "\(kind)(\(namespace)/\(name))"
+    }
+
+    var documentRef: DocumentRef {
+        DocumentRef(kind: kind.name, namespace: namespace.isEmpty ? nil : namespace, name: name)
     }
 }
 
 /// A stored resource: the full v3 document (apiVersion, kind, metadata with resourceVersion,
 /// spec) and the datastore revision it was read or written at.
-public struct Resource: Hashable, Sendable {
+public struct StoredResource: Hashable, Sendable {
     public var id: ResourceID
     public var document: Value
     public var revision: Int64
@@ -28,57 +32,51 @@ public struct Resource: Hashable, Sendable {
         self.id = id; self.document = document; self.revision = revision
     }
 
+    public var kind: ResourceKind { id.kind }
+    public var name: String { id.name }
     public var metadata: Value { document["metadata"] ?? .object([]) }
     public var spec: Value { document["spec"] ?? .object([]) }
-    public var labels: [String: String] {
-        var out: [String: String] = [:]
-        for f in metadata["labels"]?.objectFields ?? [] { out[f.key] = f.value.stringValue ?? "" }
-        return out
-    }
-}
-
-/// Where a document sits in the user's input, for error messages.
-public struct DocumentRef: Hashable, Sendable, CustomStringConvertible {
-    /// 1-based position in the input (after `kind: List` expansion).
-    public var index: Int
-    public var id: ResourceID?
-
-    public init(index: Int, id: ResourceID?) { self.index = index; self.id = id }
-
-    public var description: String {
-        if let id { "document \(index) (\(id.kind)/\(id.name))" } else { "document \(index)" }
-    }
 }
 
 /// Why a resource operation failed. Every case names the resource (or document) and the reason,
 /// in calicoctl's words where calicoctl has them.
-public enum ResourceError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The document does not decode or validate: `field` is the dotted path (`spec.cidr`).
-    case invalid(DocumentRef, field: String?, reason: String)
+public enum ClientError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A document does not decode or validate (NodeModel's error: document and field paths).
+    case invalid(ResourceError)
     case notFound(ResourceID)
     case alreadyExists(ResourceID)
     /// The resource changed since the version the caller gave.
     case conflict(ResourceID, reason: String)
     case unknownKind(String)
+    /// An `update` closure refused the change (the message says why).
+    case rejected(String)
     /// Several documents failed; nothing was written.
-    case multiple([ResourceError])
+    case multiple([ClientError])
     case datastore(DatastoreError)
 
     public var description: String {
         switch self {
-        case .invalid(let doc, let field, let reason):
-            if let field { "\(doc): \(field): \(reason)" } else { "\(doc): \(reason)" }
+        case .invalid(let e): e.description
         case .notFound(let id): "resource does not exist: \(id)"
         case .alreadyExists(let id): "resource already exists: \(id)"
         case .conflict(let id, let reason): "update conflict: \(id): \(reason)"
         case .unknownKind(let k): "resource type '\(k)' is not supported"
+        case .rejected(let m): m
         case .multiple(let errors): errors.map(\.description).joined(separator: "\n")
         case .datastore(let e): e.description
         }
     }
 
     /// The individual errors (one for a single error).
-    public var all: [ResourceError] {
+    public var all: [ClientError] {
         if case .multiple(let e) = self { e } else { [self] }
+    }
+
+    static func invalid(_ ref: DocumentRef, _ path: String, _ reason: String) -> ClientError {
+        .invalid(ResourceError(ref, FieldError(FieldPath(path), reason)))
+    }
+
+    static func combine(_ errors: [ClientError]) -> ClientError {
+        errors.count == 1 ? errors[0] : .multiple(errors)
     }
 }
