@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "twillctl", targets: ["twillctl"]),
         .executable(name: "twill-bgpd", targets: ["twill-bgpd"]),
         .executable(name: "twill-bench", targets: ["twill-bench"]),
+        .executable(name: "twill-dstool", targets: ["twill-dstool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,6 +63,9 @@ let package = Package(
             "BGPSpeaker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "twill-dstool", dependencies: [
+            "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "twill-bench", dependencies: [
             "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,7 +75,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
-        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "TestSupport"]),
+        .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),
+        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "DatastoreConformance", "TestSupport"]),
         .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
