@@ -76,7 +76,7 @@ public final class Session {
     /// stored state that apply would make (pool overlap, immutable fields).
     public func validate(_ input: InputText) throws(CtlError) -> String {
         let docs = try parse(input)
-        let resources: [StoredResource]
+        let resources: [Resource]
         do { resources = try client.validate(docs) } catch {
             throw failure("validate", count: docs.count, kinds: docKinds(docs), error)
         }
@@ -88,12 +88,11 @@ public final class Session {
     public func get(kind: String, names: [String], output: OutputFormat) throws(CtlError) -> String {
         let k = try resolve(kind)
         do {
-            let namespace = k.isNamespaced && !names.isEmpty ? "default" : ""
-            let resources = try client.list(kind: k, names: names, namespace: namespace)
             if names.isEmpty {
-                return try render(resources, listKind: k, output: output)
+                let (resources, revision) = try client.listAll(kind: k)
+                return render(resources, listKind: k, listRevision: revision, output: output)
             }
-            return try render(resources, listKind: nil, output: output)
+            return render(try client.list(kind: k, names: names), listKind: nil, output: output)
         } catch {
             throw CtlError(getMessage(error))
         }
@@ -114,7 +113,7 @@ public final class Session {
                 throw CtlError(getMessage(error))
             }
         }
-        return try render(resources, listKind: nil, output: output)
+        return render(resources, listKind: nil, output: output)
     }
 
     // MARK: label, patch
@@ -186,7 +185,7 @@ public final class Session {
 
     func parse(_ input: InputText) throws(CtlError) -> [Value] {
         let docs: [Value]
-        do { docs = try FormatBridge.parseDocuments(input.text) } catch {
+        do { docs = try FormatBridge.documents(input.text) } catch {
             throw CtlError("failed to read \(input.source): \(error.message)")
         }
         if docs.isEmpty { throw CtlError("no resources specified in \(input.source)") }
@@ -231,8 +230,10 @@ public final class Session {
         return success("deleted", n, kinds(r)) + note + "\n"
     }
 
-    /// Renders `get` output. `listKind` set: a listing (YAML/JSON print a `<Kind>List`).
-    func render(_ resources: [StoredResource], listKind: ResourceKind?, output: OutputFormat) throws(CtlError) -> String {
+    /// Renders `get` output. `listKind` set: a listing (an empty table still prints its
+    /// headings; YAML/JSON print a `<Kind>List` at the listing's revision).
+    func render(_ resources: [StoredResource], listKind: ResourceKind?, listRevision: Int64? = nil,
+                output: OutputFormat) -> String {
         switch output {
         case .ps, .wide:
             let wide = output == .wide
@@ -251,24 +252,15 @@ public final class Session {
             }.joined()
         case .yaml, .json:
             let value: Value
-            if let listKind {
-                let revision = resources.map(\.revision).max() ?? 0
-                value = .object([
-                    .init("apiVersion", .string(ResourceKind.apiVersion)),
-                    .init("kind", .string(listKind.listKind)),
-                    .init("metadata", .object([.init("resourceVersion", .string(String(revision)))])),
-                    .init("items", .array(resources.map(\.document))),
-                ])
-            } else if resources.count == 1 {
-                value = resources[0].document
+            if listKind != nil || resources.count != 1 {
+                var v = ResourceDocuments.listValue(resources.map(\.resource),
+                                                    resourceVersion: listRevision.map(String.init))
+                if resources.isEmpty, let listKind { v["kind"] = .string(listKind.listKind) }
+                value = v
             } else {
-                value = .object([
-                    .init("apiVersion", .string("v1")),
-                    .init("kind", .string("List")),
-                    .init("items", .array(resources.map(\.document))),
-                ])
+                value = resources[0].document
             }
-            return output == .yaml ? FormatBridge.yaml(value) : value.prettyJSON() + "\n"
+            return output == .yaml ? FormatBridge.yaml(value) : FormatBridge.json(value)
         }
     }
 

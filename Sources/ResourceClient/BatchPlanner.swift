@@ -19,13 +19,14 @@ public enum Outcome: String, Hashable, Sendable {
     case created, updated, deleted, skipped
 }
 
-/// A decoded, validated, defaulted document ready to plan: server-set metadata stripped,
-/// the caller's `resourceVersion` (if any) kept aside as a revision precondition.
+/// A decoded, validated, defaulted document ready to plan: server-set metadata cleared, the
+/// caller's `resourceVersion` (if any) kept aside as a revision precondition. Deletes carry
+/// only the identity (`resource` nil).
 struct PreparedDocument: Sendable {
     var ref: DocumentRef
     var id: ResourceID
     var key: String
-    var document: Value
+    var resource: Resource?
     var userRevision: Int64?
 }
 
@@ -34,9 +35,10 @@ struct BatchPlan: Sendable {
     struct Entry: Sendable {
         var ref: DocumentRef
         var id: ResourceID
-        /// The document as it will be stored (nil for deletes and skips: see `previous`).
-        var stored: Value?
-        /// The document as it was before (for deletes and skips).
+        var key: String
+        /// The resource as it will be stored (created/updated).
+        var stored: Resource?
+        /// The stored pair before the batch (updated/deleted/skipped).
         var previous: KVPair?
         var outcome: Outcome
     }
@@ -44,12 +46,6 @@ struct BatchPlan: Sendable {
     var ops: [KVOperation] = []
     var entries: [Entry] = []
 }
-
-/// Metadata the server sets; never taken from the user's document.
-let serverMetadataKeys: Set<String> = [
-    "resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-]
 
 /// The functional core of a batch: given the prepared documents and the stored state of the
 /// keys they touch (and every stored pool, for overlap checks), decide the writes or the errors.
@@ -61,66 +57,63 @@ enum BatchPlanner {
     }
 
     static func plan(_ action: BatchAction, _ docs: [PreparedDocument], stored: [String: KVPair],
-                     otherPools: [ResourceID: Value], stamp: () -> Stamp) -> Result<BatchPlan, ClientError> {
+                     otherPools: [ResourceID: IPPool], stamp: () -> Stamp) -> Result<BatchPlan, ClientError> {
         var plan = BatchPlan()
         var errors: [ClientError] = []
 
         for doc in docs {
             let old = stored[doc.key]
+            func entry(_ stored: Resource?, _ outcome: Outcome) -> BatchPlan.Entry {
+                .init(ref: doc.ref, id: doc.id, key: doc.key, stored: stored, previous: old, outcome: outcome)
+            }
+            if let rv = doc.userRevision, let old, rv != old.revision {
+                errors.append(.conflict(doc.id, reason: staleMessage(rv, old.revision)))
+                continue
+            }
             switch action {
             case .delete(let skipMissing):
                 guard let old else {
-                    if skipMissing {
-                        plan.entries.append(.init(ref: doc.ref, id: doc.id, stored: nil, previous: nil, outcome: .skipped))
-                    } else {
-                        errors.append(.notFound(doc.id))
-                    }
-                    continue
-                }
-                if let rv = doc.userRevision, rv != old.revision {
-                    errors.append(.conflict(doc.id, reason: staleMessage(rv, old.revision)))
+                    if skipMissing { plan.entries.append(entry(nil, .skipped)) } else { errors.append(.notFound(doc.id)) }
                     continue
                 }
                 plan.ops.append(.delete(key: doc.key, expectedRevision: old.revision))
-                plan.entries.append(.init(ref: doc.ref, id: doc.id, stored: nil, previous: old, outcome: .deleted))
+                plan.entries.append(entry(nil, .deleted))
 
             case .create(let skipExisting):
-                if let old {
-                    if skipExisting {
-                        plan.entries.append(.init(ref: doc.ref, id: doc.id, stored: nil, previous: old, outcome: .skipped))
-                    } else {
-                        errors.append(.alreadyExists(doc.id))
-                    }
+                guard let new = doc.resource else { continue }
+                if old != nil {
+                    if skipExisting { plan.entries.append(entry(nil, .skipped)) } else { errors.append(.alreadyExists(doc.id)) }
                     continue
                 }
-                let new = stampedForCreate(doc.document, stamp())
-                plan.ops.append(.create(key: doc.key, value: encode(new)))
-                plan.entries.append(.init(ref: doc.ref, id: doc.id, stored: new, previous: nil, outcome: .created))
+                let stamped = stampedForCreate(new, stamp())
+                plan.ops.append(.create(key: doc.key, value: ModelBridge.encode(stamped)))
+                plan.entries.append(entry(stamped, .created))
 
             case .apply, .replace:
+                guard let new = doc.resource else { continue }
                 guard let old else {
                     if action == .replace {
                         errors.append(.notFound(doc.id))
                         continue
                     }
-                    let new = stampedForCreate(doc.document, stamp())
-                    plan.ops.append(.create(key: doc.key, value: encode(new)))
-                    plan.entries.append(.init(ref: doc.ref, id: doc.id, stored: new, previous: nil, outcome: .created))
+                    let stamped = stampedForCreate(new, stamp())
+                    plan.ops.append(.create(key: doc.key, value: ModelBridge.encode(stamped)))
+                    plan.entries.append(entry(stamped, .created))
                     continue
                 }
-                if let rv = doc.userRevision, rv != old.revision {
-                    errors.append(.conflict(doc.id, reason: staleMessage(rv, old.revision)))
+                let oldResource: Resource
+                do { oldResource = try ModelBridge.decode(old) } catch {
+                    errors.append(error)
                     continue
                 }
-                let oldDoc = (try? Value(jsonBytes: old.value)) ?? .object([])
-                let immutable = CrossChecks.immutableFieldErrors(kind: doc.id.kind, old: oldDoc, new: doc.document)
+                let immutable = CrossChecks.immutableFieldErrors(old: oldResource, new: new)
                 if !immutable.isEmpty {
                     errors += immutable.map { .invalid(doc.ref, $0.field, $0.reason) }
                     continue
                 }
-                let new = mergedForUpdate(doc.document, stored: oldDoc)
-                plan.ops.append(.update(key: doc.key, value: encode(new), expectedRevision: old.revision))
-                plan.entries.append(.init(ref: doc.ref, id: doc.id, stored: new, previous: old, outcome: .updated))
+                let merged = mergedForUpdate(new, stored: oldResource)
+                plan.ops.append(.update(key: doc.key, value: ModelBridge.encode(merged), expectedRevision: old.revision))
+                plan.entries.append(entry(merged, .updated))
             }
         }
 
@@ -135,29 +128,19 @@ enum BatchPlanner {
         "resource version '\(given)' is out of date (latest: \(actual)); update the resource YAML/JSON to make changes"
     }
 
-    /// Create: keep the user's metadata (minus server fields) and set uid and creationTimestamp.
-    static func stampedForCreate(_ doc: Value, _ stamp: Stamp) -> Value {
-        var d = doc
-        var meta = d["metadata"] ?? .object([])
-        meta["uid"] = .string(stamp.uid)
-        meta["creationTimestamp"] = .string(stamp.creationTimestamp)
-        d["metadata"] = meta
-        return d
+    /// Create: the user's metadata with uid and creationTimestamp set.
+    static func stampedForCreate(_ r: Resource, _ stamp: Stamp) -> Resource {
+        var r = r
+        r.metadata.uid = stamp.uid
+        r.metadata.creationTimestamp = stamp.creationTimestamp
+        return r
     }
 
     /// Update: the new spec, labels and annotations; the stored uid and creationTimestamp.
-    static func mergedForUpdate(_ doc: Value, stored: Value) -> Value {
-        var d = doc
-        var meta = d["metadata"] ?? .object([])
-        for key in ["uid", "creationTimestamp"] {
-            if let v = stored["metadata"]?[key] { meta[key] = v }
-        }
-        d["metadata"] = meta
-        return d
-    }
-
-    /// The stored form: the document without `resourceVersion` (the revision is the version).
-    static func encode(_ doc: Value) -> [UInt8] {
-        Array(doc.json.utf8)
+    static func mergedForUpdate(_ r: Resource, stored: Resource) -> Resource {
+        var r = r
+        r.metadata.uid = stored.metadata.uid
+        r.metadata.creationTimestamp = stored.metadata.creationTimestamp
+        return r
     }
 }

@@ -1,7 +1,8 @@
+import Datastore
 import NodeModel
 
 /// The one place ResourceClient calls NodeModel's typed API: decoding with defaults and
-/// validation, identities and datastore keys.
+/// validation, identities, datastore keys and the stored form.
 enum ModelBridge {
     /// Identity for error messages, read leniently from a raw document.
     static func documentRef(_ raw: Value, index: Int) -> DocumentRef {
@@ -9,19 +10,17 @@ enum ModelBridge {
                     name: raw["metadata"]?["name"]?.stringValue)
     }
 
-    /// Strict decoding, Calico's defaults, then validation: the canonical stored document.
-    static func decode(_ doc: Value, ref: DocumentRef, listKind: ResourceKind?) throws(ClientError) -> (ResourceID, Value) {
-        let resource: Resource
-        do { resource = try Resource(from: doc, listKind: listKind) } catch {
+    /// Strict decoding, Calico's defaults, then validation.
+    static func decode(_ doc: Value, ref: DocumentRef, listKind: ResourceKind?) throws(ClientError) -> Resource {
+        var r: Resource
+        do { r = try Resource(from: doc, listKind: listKind) } catch {
             throw .invalid(ResourceError(ref, error))
         }
-        var r = resource
         if r.kind.isNamespaced, r.namespace.isEmpty { r.metadata.namespace = "default" }
-        let id = ResourceID(kind: r.kind, name: r.name, namespace: r.kind.isNamespaced ? r.namespace : "")
         var docRef = ref
-        docRef.kind = id.kind.name; docRef.name = id.name
-        try checkName(id, ref: docRef)
-        return (id, r.toValue())
+        docRef.kind = r.kind.name; docRef.name = r.name
+        try checkName(ResourceID(r), ref: docRef)
+        return r
     }
 
     /// Kind and name only (deletes): the kind must be known and the name valid.
@@ -44,13 +43,37 @@ enum ModelBridge {
         if id.name.contains("/") { throw .invalid(ref, "metadata.name", "\"\(id.name)\" must not contain '/'") }
     }
 
-    static func key(_ id: ResourceID) throws(ClientError) -> String {
-        listPrefix(kind: id.kind, namespace: id.namespace) + id.name
+    /// Kinds stored as v3 documents at `<prefix><name>`; IPAM records live at keys derived
+    /// from their spec (block CIDR, node) and are found by listing.
+    static func keyedByName(_ kind: ResourceKind) -> Bool {
+        switch kind {
+        case .ipamBlock, .blockAffinity, .ipamHandle, .ipamConfiguration: false
+        default: true
+        }
     }
 
-    /// Every key of `kind` (in `namespace`, or all namespaces when "") starts with this.
+    static func key(_ id: ResourceID) -> String {
+        ResourceKeys.key(kind: id.kind, namespace: id.namespace, name: id.name)
+    }
+
+    static func key(_ r: Resource) -> String { ResourceKeys.key(for: r) }
+
     static func listPrefix(kind: ResourceKind, namespace: String) -> String {
-        let base = "/calico/resources/v3/projectcalico.org/\(kind.plural)/"
-        return namespace.isEmpty ? base : base + namespace + "/"
+        ResourceKeys.listPrefix(kind: kind, namespace: namespace.isEmpty ? nil : namespace)
+    }
+
+    /// The bytes stored at the resource's key (no resourceVersion: the revision is the version).
+    static func encode(_ r: Resource) -> [UInt8] {
+        Array(ResourceStorage.value(for: r).json.utf8)
+    }
+
+    static func decode(_ pair: KVPair) throws(ClientError) -> Resource {
+        let value: Value
+        do { value = try Value(jsonBytes: pair.value) } catch {
+            throw .invalid(ResourceError(DocumentRef(name: pair.key), FieldError(.root, "stored value is not JSON: \(error)")))
+        }
+        do { return try ResourceStorage.decode(key: pair.key, value: value, revision: pair.revision) } catch {
+            throw .invalid(error)
+        }
     }
 }

@@ -12,17 +12,18 @@ public struct BatchResult: Sendable {
         public var resource: StoredResource?
     }
 
-    /// The datastore revision of the write (every resource of the batch has it).
+    /// The datastore revision of the write (every resource written by the batch has it).
     public var revision: Int64
     public var items: [Item]
 
     public func count(_ outcome: Outcome) -> Int { items.filter { $0.outcome == outcome }.count }
 }
 
-/// Typed CRUD over any `Datastore`, storing Calico's v3 JSON at Calico's keys.
+/// Typed CRUD over any `Datastore`, storing Calico's JSON at Calico's keys (NodeModel's
+/// `ResourceKeys` / `ResourceStorage`).
 ///
-/// - Every document is decoded, defaulted and validated (NodeModel) before anything is written,
-///   then cross-checked against the stored state (pool overlap, immutable fields).
+/// - Every document is decoded strictly, defaulted and validated (NodeModel) before anything is
+///   written, then cross-checked against the stored state (pool overlap, immutable fields).
 /// - A batch is all or nothing: one `commit` carries every write with a revision precondition
 ///   for each key it read, so concurrent writers never lose an update. When a precondition
 ///   fails and the caller gave no `resourceVersion`, the whole batch is re-read, re-planned and
@@ -37,7 +38,7 @@ public final class ResourceClient: Sendable {
 
     public init(datastore: any Datastore, clock: @escaping @Sendable () -> Date = { Date() },
                 uid: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
-                maxAttempts: Int = 50) {
+                maxAttempts: Int = 100) {
         self.datastore = datastore
         self.clock = clock
         self.makeUID = uid
@@ -48,37 +49,48 @@ public final class ResourceClient: Sendable {
 
     /// One resource; `.notFound` if absent.
     public func get(_ id: ResourceID) throws(ClientError) -> StoredResource {
-        let k = try key(id)
-        guard let pair = try ds({ () throws(DatastoreError) in try datastore.get(k) }) else {
-            throw .notFound(id)
+        guard ModelBridge.keyedByName(id.kind) else {
+            guard let r = try list(kind: id.kind).first(where: { $0.name == id.name }) else { throw .notFound(id) }
+            return r
         }
-        return try resource(from: pair, id: id)
+        let key = ModelBridge.key(id)
+        guard let pair = try ds({ () throws(DatastoreError) in try datastore.get(key) }) else { throw .notFound(id) }
+        return try stored(pair)
     }
 
-    /// Every resource of `kind` (in name order), or just `names` (in the order given; `.notFound`
-    /// for the first missing one). `namespace` "" lists all namespaces of a namespaced kind.
+    /// Every resource of `kind` in key order, or just `names` (in the order given; `.notFound`
+    /// for the first missing one). `namespace` "" lists every namespace of a namespaced kind.
     public func list(kind: ResourceKind, names: [String] = [], namespace: String = "") throws(ClientError) -> [StoredResource] {
         if !names.isEmpty {
             var out: [StoredResource] = []
-            for n in names { out.append(try get(ResourceID(kind: kind, name: n, namespace: namespace))) }
+            for n in names {
+                let ns = kind.isNamespaced ? (namespace.isEmpty ? "default" : namespace) : ""
+                out.append(try get(ResourceID(kind: kind, name: n, namespace: ns)))
+            }
             return out
         }
-        let prefix = try ModelBridge.listPrefix(kind: kind, namespace: namespace)
+        return try listAll(kind: kind, namespace: namespace).resources
+    }
+
+    /// Every resource of `kind` and the store revision of the listing (start a watch after it).
+    public func listAll(kind: ResourceKind, namespace: String = "") throws(ClientError) -> (resources: [StoredResource], revision: Int64) {
+        let prefix = ModelBridge.listPrefix(kind: kind, namespace: namespace)
         let listing = try ds { () throws(DatastoreError) in try datastore.list(prefix: prefix) }
         var out: [StoredResource] = []
         for pair in listing.pairs {
-            out.append(try resource(from: pair, id: nil, kind: kind))
+            // IPAM prefixes hold several record types (a node's affinities sit under host/).
+            if !ModelBridge.keyedByName(kind), (try? ModelBridge.decode(pair))?.kind != kind { continue }
+            out.append(try stored(pair))
         }
-        return out
+        return (out, listing.revision)
     }
 
     // MARK: Writes
 
-    /// Decodes, validates and writes `documents` as one all-or-nothing batch.
+    /// Decodes, validates and writes `documents` (lists expanded) as one all-or-nothing batch.
     @discardableResult
     public func submit(_ action: BatchAction, documents: [Value]) throws(ClientError) -> BatchResult {
-        let prepared = try prepare(documents, identityOnly: isDelete(action))
-        return try run(action, prepared)
+        try run(action, try prepare(documents, identityOnly: isDelete(action)))
     }
 
     @discardableResult
@@ -96,28 +108,39 @@ public final class ResourceClient: Sendable {
         try submit(.replace, documents: documents)
     }
 
+    /// Typed variants for code that builds resources (the node agent registering its Node).
+    @discardableResult
+    public func apply(_ resources: [Resource]) throws(ClientError) -> BatchResult {
+        try submit(.apply, documents: resources.map { $0.toValue() })
+    }
+
     /// Deletes by identity, all or nothing. IPPools are deleted in one step: Calico first
     /// disables the pool and releases its block affinities, which needs IPAM (not built yet).
     @discardableResult
     public func delete(_ ids: [ResourceID], skipMissing: Bool = false) throws(ClientError) -> BatchResult {
         var prepared: [PreparedDocument] = []
         for (i, id) in ids.enumerated() {
-            prepared.append(PreparedDocument(ref: ref(id, index: i), id: id, key: try key(id),
-                                             document: .null, userRevision: nil))
+            let ref = ref(id, index: i)
+            try ModelBridge.checkName(id, ref: ref)
+            var key = ModelBridge.key(id)
+            if !ModelBridge.keyedByName(id.kind) {
+                // IPAM records: find the key by listing (a missing one plans as not found).
+                key = (try? get(id))?.key ?? key
+            }
+            prepared.append(PreparedDocument(ref: ref, id: id, key: key, resource: nil, userRevision: nil))
         }
         return try run(.delete(skipMissing: skipMissing), prepared)
     }
 
     /// Everything `apply` would check (decoding, defaults, validation, overlap with stored
     /// pools, immutable fields), without writing. Returns the resources as they would be stored.
-    public func validate(_ documents: [Value]) throws(ClientError) -> [StoredResource] {
+    public func validate(_ documents: [Value]) throws(ClientError) -> [Resource] {
         let prepared = try prepare(documents, identityOnly: false)
-        let (plan, _) = try planAgainstStore(.apply, prepared)
-        return plan.entries.compactMap { e in e.stored.map { StoredResource(id: e.id, document: $0, revision: 0) } }
+        return try planAgainstStore(.apply, prepared).entries.compactMap(\.stored)
     }
 
-    /// Read-modify-write of one resource; the change is validated like an apply, and retried
-    /// from a fresh read if another writer got in between.
+    /// Read-modify-write of one resource: `change` edits the full v3 document, which is then
+    /// validated like an apply. Retried from a fresh read if another writer got in between.
     @discardableResult
     public func update(_ id: ResourceID,
                        _ change: (inout Value) throws(ClientError) -> Void) throws(ClientError) -> StoredResource {
@@ -167,16 +190,18 @@ public final class ResourceClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let (plan, _) = try planAgainstStore(action, prepared)
+            let plan = try planAgainstStore(action, prepared)
             do {
                 let revision = try datastore.commit(plan.ops)
                 return result(plan, revision: revision)
             } catch {
                 switch error {
                 case .conflict, .alreadyExists, .notFound:
+                    // Another writer got in between our read and our commit: re-read and re-plan
+                    // (the plan then reports "already exists" etc. if that is now the truth).
                     if retry, attempt < maxAttempts { continue }
-                    if case .conflict(let key, _, _) = error, let doc = prepared.first(where: { $0.key == key }) {
-                        throw .conflict(doc.id, reason: "modified concurrently; re-read it and try again")
+                    if let doc = prepared.first(where: { $0.key == error.key }) {
+                        throw .conflict(doc.id, reason: "modified concurrently (\(error)); re-read it and try again")
                     }
                     throw .datastore(error)
                 default:
@@ -187,31 +212,27 @@ public final class ResourceClient: Sendable {
     }
 
     /// Reads the stored state the batch depends on and plans it.
-    private func planAgainstStore(_ action: BatchAction,
-                                  _ prepared: [PreparedDocument]) throws(ClientError) -> (BatchPlan, Int64) {
+    private func planAgainstStore(_ action: BatchAction, _ prepared: [PreparedDocument]) throws(ClientError) -> BatchPlan {
         var stored: [String: KVPair] = [:]
-        var revision: Int64 = 0
-        var pools: [ResourceID: Value] = [:]
+        var pools: [ResourceID: IPPool] = [:]
         let needsPools = !isDelete(action) && prepared.contains { $0.id.kind == .ipPool }
         if needsPools {
             // One listing covers every pool key the batch touches and the overlap check.
-            let listing = try ds { () throws(DatastoreError) in
-                try datastore.list(prefix: try ModelBridge.listPrefix(kind: .ipPool, namespace: ""))
-            }
-            revision = listing.revision
+            let prefix = ModelBridge.listPrefix(kind: .ipPool, namespace: "")
+            let listing = try ds { () throws(DatastoreError) in try datastore.list(prefix: prefix) }
             for pair in listing.pairs {
                 stored[pair.key] = pair
-                if let doc = try? Value(jsonBytes: pair.value), let name = doc["metadata"]?["name"]?.stringValue {
-                    pools[ResourceID(kind: .ipPool, name: name)] = doc
+                if let pool = (try? ModelBridge.decode(pair))?.as(IPPool.self) {
+                    pools[ResourceID(kind: .ipPool, name: pool.name)] = pool
                 }
             }
         }
-        // Few keys: point reads. Many: one listing per kind is far cheaper than N reads.
+        // Few keys of a kind: point reads. Many: one listing is far cheaper than N reads.
         var byKind: [ResourceKind: [PreparedDocument]] = [:]
-        for p in prepared where stored[p.key] == nil { byKind[p.id.kind, default: []].append(p) }
+        for p in prepared where !(needsPools && p.id.kind == .ipPool) { byKind[p.id.kind, default: []].append(p) }
         for (kind, docs) in byKind {
-            if needsPools, kind == .ipPool { continue }
-            if docs.count > 16, let prefix = try? ModelBridge.listPrefix(kind: kind, namespace: "") {
+            if docs.count > 16 {
+                let prefix = ModelBridge.listPrefix(kind: kind, namespace: "")
                 let listing = try ds { () throws(DatastoreError) in try datastore.list(prefix: prefix) }
                 let wanted = Set(docs.map(\.key))
                 for pair in listing.pairs where wanted.contains(pair.key) { stored[pair.key] = pair }
@@ -228,7 +249,7 @@ public final class ResourceClient: Sendable {
             BatchPlanner.Stamp(uid: makeUID(), creationTimestamp: now)
         }
         switch plan {
-        case .success(let p): return (p, revision)
+        case .success(let p): return p
         case .failure(let e): throw e
         }
     }
@@ -237,10 +258,11 @@ public final class ResourceClient: Sendable {
         var items: [BatchResult.Item] = []
         for e in plan.entries {
             var res: StoredResource?
-            if let doc = e.stored {
-                res = StoredResource(id: e.id, document: withVersion(doc, revision), revision: revision)
+            if var r = e.stored {
+                r.metadata.resourceVersion = String(revision)
+                res = StoredResource(key: e.key, resource: r, revision: revision)
             } else if let prev = e.previous {
-                res = try? resource(from: prev, id: e.id)
+                res = try? stored(prev)
             }
             items.append(.init(ref: e.ref, id: e.id, outcome: e.outcome, resource: res))
         }
@@ -259,42 +281,26 @@ public final class ResourceClient: Sendable {
             let ref0 = ModelBridge.documentRef(item.value, index: i)
             do throws(ClientError) {
                 var doc = item.value
-                var userRevision: Int64?
-                if var meta = doc["metadata"], case .object = meta {
-                    if let rv = meta["resourceVersion"] {
-                        switch rv {
-                        case .string(let s) where s.isEmpty: break
-                        case .string(let s):
-                            guard let n = Int64(s), n > 0 else {
-                                throw ClientError.invalid(ref0, "metadata.resourceVersion",
-                                                          "'\(s)' is not a resource version")
-                            }
-                            userRevision = n
-                        case .int(let n): userRevision = n
-                        default:
-                            throw ClientError.invalid(ref0, "metadata.resourceVersion",
-                                                      "must be a string, got \(rv.typeName)")
-                        }
-                    }
-                    for k in serverMetadataKeys { meta[k] = nil }
-                    doc["metadata"] = meta
-                }
+                let userRevision = try Self.takeServerMetadata(&doc, ref: ref0)
                 let id: ResourceID
-                var canonicalDoc = Value.null
+                var resource: Resource?
+                var key: String
                 if identityOnly {
                     id = try ModelBridge.identity(doc, ref: ref0, listKind: item.listKind)
+                    key = ModelBridge.key(id)
+                    if !ModelBridge.keyedByName(id.kind) { key = (try? get(id))?.key ?? key }
                 } else {
-                    (id, canonicalDoc) = try ModelBridge.decode(doc, ref: ref0, listKind: item.listKind)
+                    let r = try ModelBridge.decode(doc, ref: ref0, listKind: item.listKind)
+                    id = ResourceID(r)
+                    key = ModelBridge.key(r)
+                    resource = r
                 }
                 let docRef = ref(id, index: i)
-                let key = try ModelBridge.key(id)
                 if let first = seen[key] {
-                    throw ClientError.invalid(docRef, "metadata.name",
-                                              "\(id) appears twice in the input (also \(first))")
+                    throw ClientError.invalid(docRef, "metadata.name", "\(id) appears twice in the input (also \(first))")
                 }
                 seen[key] = docRef
-                out.append(PreparedDocument(ref: docRef, id: id, key: key, document: canonicalDoc,
-                                            userRevision: userRevision))
+                out.append(PreparedDocument(ref: docRef, id: id, key: key, resource: resource, userRevision: userRevision))
             } catch {
                 errors += error.all
             }
@@ -303,31 +309,41 @@ public final class ResourceClient: Sendable {
         return out
     }
 
+    /// Metadata the server sets; never taken from the user's document.
+    static let serverMetadataKeys = [
+        "resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink",
+        "deletionTimestamp", "deletionGracePeriodSeconds",
+    ]
+
+    /// Removes server-set metadata from `doc`; returns the caller's resourceVersion, if any.
+    static func takeServerMetadata(_ doc: inout Value, ref: DocumentRef) throws(ClientError) -> Int64? {
+        guard var meta = doc["metadata"], case .object = meta else { return nil }
+        var userRevision: Int64?
+        switch meta["resourceVersion"] {
+        case nil, .null?: break
+        case .string(let s)? where s.isEmpty: break
+        case .string(let s)?:
+            guard let n = Int64(s), n > 0 else {
+                throw .invalid(ref, "metadata.resourceVersion", "\"\(s)\" is not a resource version (a revision number)")
+            }
+            userRevision = n
+        case .int(let n)?: userRevision = n
+        case let other?:
+            throw .invalid(ref, "metadata.resourceVersion", "must be a string, got \(other.typeName)")
+        }
+        for k in serverMetadataKeys { meta[k] = nil }
+        doc["metadata"] = meta
+        return userRevision
+    }
+
     private func ref(_ id: ResourceID, index: Int) -> DocumentRef {
         var r = id.documentRef
         r.index = index
         return r
     }
 
-    private func key(_ id: ResourceID) throws(ClientError) -> String { try ModelBridge.key(id) }
-
-    private func resource(from pair: KVPair, id: ResourceID?, kind: ResourceKind? = nil) throws(ClientError) -> StoredResource {
-        let doc: Value
-        do { doc = try Value(jsonBytes: pair.value) } catch {
-            throw .datastore(.unavailable("stored value at \(pair.key) is not JSON: \(error)"))
-        }
-        let rid = id ?? ResourceID(kind: kind ?? doc["kind"]?.stringValue.flatMap(ResourceKind.init(kindName:)) ?? .ipPool,
-                                   name: doc["metadata"]?["name"]?.stringValue ?? "",
-                                   namespace: doc["metadata"]?["namespace"]?.stringValue ?? "")
-        return StoredResource(id: rid, document: withVersion(doc, pair.revision), revision: pair.revision)
-    }
-
-    private func withVersion(_ doc: Value, _ revision: Int64) -> Value {
-        var d = doc
-        var meta = d["metadata"] ?? .object([])
-        meta["resourceVersion"] = .string(String(revision))
-        d["metadata"] = meta
-        return d
+    private func stored(_ pair: KVPair) throws(ClientError) -> StoredResource {
+        StoredResource(key: pair.key, resource: try ModelBridge.decode(pair), revision: pair.revision)
     }
 
     private func ds<T>(_ body: () throws(DatastoreError) -> T) throws(ClientError) -> T {
@@ -338,5 +354,15 @@ public final class ResourceClient: Sendable {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: date)
+    }
+}
+
+extension DatastoreError {
+    /// The key a precondition failure names, if any.
+    var key: String? {
+        switch self {
+        case .notFound(let k), .alreadyExists(let k), .conflict(let k, _, _): k
+        default: nil
+        }
     }
 }

@@ -21,21 +21,30 @@ public struct ResourceID: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A stored resource: the full v3 document (apiVersion, kind, metadata with resourceVersion,
-/// spec) and the datastore revision it was read or written at.
+/// A resource as stored: the typed resource (its `metadata.resourceVersion` is the revision),
+/// the datastore key it lives at, and the revision it was read or written at.
 public struct StoredResource: Hashable, Sendable {
-    public var id: ResourceID
-    public var document: Value
+    public var key: String
+    public var resource: Resource
     public var revision: Int64
 
-    public init(id: ResourceID, document: Value, revision: Int64) {
-        self.id = id; self.document = document; self.revision = revision
+    public init(key: String, resource: Resource, revision: Int64) {
+        self.key = key; self.resource = resource; self.revision = revision
     }
 
-    public var kind: ResourceKind { id.kind }
-    public var name: String { id.name }
+    public var id: ResourceID { ResourceID(resource) }
+    public var kind: ResourceKind { resource.kind }
+    public var name: String { resource.name }
+    /// The full v3 document (`apiVersion`, `kind`, `metadata`, `spec`), as `get -o yaml` prints it.
+    public var document: Value { resource.toValue() }
     public var metadata: Value { document["metadata"] ?? .object([]) }
     public var spec: Value { document["spec"] ?? .object([]) }
+}
+
+extension ResourceID {
+    public init(_ r: Resource) {
+        self.init(kind: r.kind, name: r.name, namespace: r.kind.isNamespaced ? r.namespace : "")
+    }
 }
 
 /// Why a resource operation failed. Every case names the resource (or document) and the reason,
