@@ -1,0 +1,199 @@
+import NetCore
+import NodeModel
+import ResourceFormat
+import Testing
+
+@Suite struct FormatTests {
+    @Test(arguments: CalicoExamples.all)
+    func calicoDocExamplesDecodeAndRoundTrip(yaml: String) throws {
+        let rs = try decodeResources(text: yaml)
+        #expect(rs.count == 1)
+        // YAML → model → YAML → model is the identity on the model.
+        let again = try decodeResources(text: encode(rs, format: .yaml))
+        #expect(again == rs)
+        let viaJSON = try decodeResources(text: encode(rs, format: .json))
+        #expect(viaJSON == rs)
+    }
+
+    @Test func ipPoolFieldsAreTyped() throws {
+        let rs = try decodeResources(text: CalicoExamples.ipPool)
+        let pool = try #require(rs.first?.as(IPPool.self))
+        #expect(pool.name == "my.ippool-1")
+        #expect(pool.spec.cidr == "10.1.0.0/16")
+        #expect(pool.spec.ipipMode == .crossSubnet)
+        #expect(pool.spec.natOutgoing)
+        #expect(pool.spec.nodeSelector == "all()")
+        #expect(pool.spec.allowedUses == [.workload, .tunnel])
+    }
+
+    @Test func communitiesWithColonsStayStrings() throws {
+        let rs = try decodeResources(text: CalicoExamples.bgpConfiguration)
+        let c = try #require(rs.first?.as(BGPConfiguration.self))
+        #expect(c.spec.communities == [Community(name: "bgp-large-community", value: "63400:300:100")])
+        #expect(c.spec.prefixAdvertisements[0].communities == ["bgp-large-community", "63400:120"])
+        #expect(c.spec.asNumber == ASNumber(63400))
+        #expect(c.spec.nodeMeshMaxRestartTime == CalicoDuration(seconds: 120))
+        #expect(c.spec.listenPort == 178)
+    }
+
+    @Test func asdotStringAndPlainNumberBothDecode() throws {
+        let yaml = """
+        apiVersion: projectcalico.org/v3
+        kind: BGPPeer
+        metadata: {name: p}
+        spec: {peerIP: 10.0.0.1, asNumber: "1.10"}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: BGPPeer
+        metadata: {name: q}
+        spec: {peerIP: 10.0.0.2, asNumber: 64512}
+        """
+        let rs = try decodeResources(text: yaml)
+        #expect(rs[0].as(BGPPeer.self)?.spec.asNumber == ASNumber(65546))
+        #expect(rs[1].as(BGPPeer.self)?.spec.asNumber == ASNumber(64512))
+    }
+
+    @Test func unknownFieldNamesItsPath() {
+        let yaml = """
+        apiVersion: projectcalico.org/v3
+        kind: IPPool
+        metadata:
+          name: p
+        spec:
+          cidrr: 10.0.0.0/8
+        """
+        #expect(throws: ResourceTextError.resource(ResourceError(
+            DocumentRef(index: 0, kind: "IPPool", name: "p"), FieldError("spec.cidrr", "unknown field \"cidrr\"")))) {
+            try decodeResources(text: yaml)
+        }
+    }
+
+    @Test func wrongTypeNamesPathAndExpectedType() throws {
+        let yaml = """
+        apiVersion: projectcalico.org/v3
+        kind: IPPool
+        metadata: {name: p}
+        spec: {cidr: 10.0.0.0/8, blockSize: big}
+        """
+        do {
+            _ = try decodeResources(text: yaml)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("spec.blockSize: expected integer, got string"))
+            #expect(error.description.contains("IPPool \"p\""))
+        }
+    }
+
+    @Test func secondDocumentErrorIsIndexedAndNothingReturned() throws {
+        let yaml = CalicoExamples.ipPool + "\n---\n" + """
+        apiVersion: projectcalico.org/v3
+        kind: BGPPeer
+        metadata: {name: bad}
+        spec: {peerIP: 10.0.0.1, asNumber: [1]}
+        """
+        do {
+            _ = try decodeResources(text: yaml)
+            Issue.record("expected an error")
+        } catch {
+            guard case .resource(let e) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(e.document.index == 1)
+            #expect(e.document.name == "bad")
+            #expect(e.errors.first?.path == "spec.asNumber")
+        }
+    }
+
+    @Test func wrongAPIVersionIsRejected() {
+        let yaml = CalicoExamples.ipPool.replacingOccurrences(of: "projectcalico.org/v3", with: "crd.projectcalico.org/v1")
+        #expect(throws: ResourceTextError.self) { try decodeResources(text: yaml) }
+    }
+
+    @Test func listsAreFlattened() throws {
+        let yaml = """
+        apiVersion: projectcalico.org/v3
+        kind: List
+        items:
+        - apiVersion: projectcalico.org/v3
+          kind: IPPool
+          metadata: {name: a}
+          spec: {cidr: 10.0.0.0/16}
+        - apiVersion: projectcalico.org/v3
+          kind: BGPPeer
+          metadata: {name: b}
+          spec: {peerIP: 10.0.0.1, asNumber: 65000}
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: IPPoolList
+        metadata: {resourceVersion: "7"}
+        items:
+        - metadata: {name: c}
+          spec: {cidr: 10.1.0.0/16}
+        """
+        let rs = try decodeResources(text: yaml)
+        #expect(rs.map(\.name) == ["a", "b", "c"])
+        #expect(rs.map(\.kind) == [.ipPool, .bgpPeer, .ipPool])
+    }
+
+    @Test func severalResourcesEncodeAsTypedListAndReapply() throws {
+        let rs = try decodeResources(text: CalicoExamples.globalPeer + "\n---\n" + CalicoExamples.nodePeer)
+        let text = encode(rs, format: .yaml)
+        #expect(text.contains("kind: BGPPeerList"))
+        #expect(try decodeResources(text: text) == rs)
+        let mixed = try decodeResources(text: CalicoExamples.globalPeer + "\n---\n" + CalicoExamples.ipPool)
+        #expect(encode(mixed, format: .yaml).contains("kind: List"))
+    }
+
+    @Test func jsonInputSingleArrayAndStream() throws {
+        let one = #"{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"j"},"spec":{"cidr":"10.2.0.0/16","blockSize":24}}"#
+        #expect(try decodeResources(text: one).first?.as(IPPool.self)?.spec.blockSize == 24)
+        #expect(try decodeResources(text: "[\(one),\(one)]").count == 2)
+        #expect(try decodeResources(text: "\(one)\n\(one)\n").count == 2)
+    }
+
+    @Test func yamlOutputLooksLikeCalicoctl() throws {
+        let rs = try decodeResources(text: CalicoExamples.ipPool)
+        let expected = """
+        apiVersion: projectcalico.org/v3
+        kind: IPPool
+        metadata:
+          name: my.ippool-1
+        spec:
+          allowedUses:
+          - Workload
+          - Tunnel
+          cidr: 10.1.0.0/16
+          ipipMode: CrossSubnet
+          natOutgoing: true
+          nodeSelector: all()
+
+        """
+        #expect(encode(rs, format: .yaml) == expected)
+    }
+
+    @Test func quotedScalarsStayStrings() throws {
+        let docs = try parseDocuments(text: "a: \"64512\"\nb: 64512\nc: '1.5'\nd: 1.5\ne: yes\nf: 80:81\ng: ~\nh: 0x10\n")
+        #expect(docs == [.object(["a": .string("64512"), "b": .int(64512), "c": .string("1.5"), "d": .double(1.5),
+                                   "e": .bool(true), "f": .string("80:81"), "g": .null, "h": .int(16)])])
+    }
+
+    @Test func yamlSyntaxErrorHasPosition() {
+        do {
+            _ = try parseDocuments(text: "a: 1\nb: [unclosed\n")
+            Issue.record("expected error")
+        } catch {
+            guard case .syntax(let e) = error else { Issue.record("wrong error"); return }
+            #expect(e.line != nil)
+        }
+    }
+
+    @Test func duplicateKeysAreRejected() {
+        #expect(throws: ResourceTextError.self) { try parseDocuments(text: "a: 1\na: 2\n") }
+    }
+
+    @Test func stringsThatNeedQuotingSurviveYAML() throws {
+        let tricky = ["", "true", "64512", "1.5", "!has(a)", "a: b", "x #y", "- z", "2024-01-01T00:00:00Z",
+                      "k in {'a', 'b'}", "line\nbreak", " lead", "null", "'q'", "@at", "*star", "80:59"]
+        let v = Value.object(tricky.enumerated().map { Value.Field("k\($0.offset)", .string($0.element)) })
+        let back = try parseDocuments(text: YAMLWriter.document(v, sortKeys: false))
+        #expect(back == [v])
+    }
+}
