@@ -108,7 +108,7 @@ enum BatchPlanner {
                 }
                 let immutable = CrossChecks.immutableFieldErrors(old: oldResource, new: new)
                 if !immutable.isEmpty {
-                    errors += immutable.map { .invalid(doc.ref, $0.field, $0.reason) }
+                    errors.append(.invalid(ResourceError(doc.ref, immutable)))
                     continue
                 }
                 let merged = mergedForUpdate(new, stored: oldResource)

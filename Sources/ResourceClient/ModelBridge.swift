@@ -12,13 +12,15 @@ enum ModelBridge {
 
     /// Strict decoding, Calico's defaults, then validation.
     static func decode(_ doc: Value, ref: DocumentRef, listKind: ResourceKind?) throws(ClientError) -> Resource {
-        var r: Resource
-        do { r = try Resource(from: doc, listKind: listKind) } catch {
+        let decoded: Resource
+        do { decoded = try Resource(from: doc, listKind: listKind) } catch {
             throw .invalid(ResourceError(ref, error))
         }
-        if r.kind.isNamespaced, r.namespace.isEmpty { r.metadata.namespace = "default" }
+        let r = decoded.withDefaults()
         var docRef = ref
         docRef.kind = r.kind.name; docRef.name = r.name
+        let problems = r.validate()
+        if !problems.isEmpty { throw .invalid(ResourceError(docRef, problems)) }
         try checkName(ResourceID(r), ref: docRef)
         return r
     }
