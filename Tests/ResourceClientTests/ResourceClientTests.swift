@@ -85,6 +85,11 @@ import Testing
         #expect {
             try client.apply([Doc.pool("c", "10.2.0.0/16"), Doc.pool("d", "10.2.3.0/24")])
         } throws: { "\($0)".contains("IPPool(d) CIDR overlaps with IPPool(c)") }
+        #expect {
+            try client.apply([Doc.pool("wide", "10.0.0.0/8")])
+        } throws: { "\($0)".contains("IPPool(wide) CIDR overlaps with IPPool(a) CIDR 10.0.0.0/16") }
+        // Other families and disjoint ranges are fine.
+        try client.apply([Doc.pool("v6", "fd00::/48"), Doc.pool("e", "10.1.0.0/16")])
         // Re-applying the same pool is not an overlap with itself.
         try client.apply([Doc.pool("a", "10.0.0.0/16")])
     }
@@ -193,6 +198,19 @@ import Testing
         #expect(throws: ClientError.notFound(ResourceID(kind: .bgpPeer, name: "c"))) {
             try client.list(kind: .bgpPeer, names: ["b", "c"])
         }
+    }
+
+    @Test func validationErrorsOfEveryDocumentAreReported() throws {
+        #expect {
+            try client.apply([Doc.pool("a", "10.0.0.0/16", extra: [.init("blockSize", .int(50))]),
+                              Doc.pool("b", "10.1.0.1/16"),
+                              Doc.peer("p", ip: "192.0.2.1", asn: 65001)])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("document 1") && text.contains("spec.blockSize")
+                && text.contains("document 2") && text.contains("spec.cidr")
+        }
+        #expect(try store.list(prefix: "/calico/").pairs.isEmpty)
     }
 
     @Test func duplicateInBatchIsRejected() throws {
