@@ -67,7 +67,7 @@ let package = Package(
             "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-bench", dependencies: [
-            "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
+            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
