@@ -62,9 +62,10 @@ public final class Session {
         return deleted(r)
     }
 
-    public func delete(kind: String, names: [String], skipNotExists: Bool) throws(CtlError) -> String {
+    public func delete(kind: String, names: [String], namespace: String? = nil,
+                       skipNotExists: Bool) throws(CtlError) -> String {
         let k = try resolve(kind)
-        let ids = names.map { ResourceID(kind: k, name: $0, namespace: k.isNamespaced ? "default" : "") }
+        let ids = names.map { ResourceID(kind: k, name: $0, namespace: Self.namespace(k, namespace)) }
         let r: BatchResult
         do { r = try client.delete(ids, skipMissing: skipNotExists) } catch {
             throw failure("delete", count: ids.count, kinds: [k.name], error)
@@ -85,14 +86,19 @@ public final class Session {
 
     // MARK: get
 
-    public func get(kind: String, names: [String], output: OutputFormat) throws(CtlError) -> String {
+    /// `get KIND [NAME…]`. Namespaced kinds: `namespace` (default "default"); a listing with
+    /// `allNamespaces` covers every namespace.
+    public func get(kind: String, names: [String], namespace: String? = nil, allNamespaces: Bool = false,
+                    output: OutputFormat) throws(CtlError) -> String {
         let k = try resolve(kind)
         do {
             if names.isEmpty {
-                let (resources, revision) = try client.listAll(kind: k)
+                let ns = allNamespaces ? "" : Self.namespace(k, namespace)
+                let (resources, revision) = try client.listAll(kind: k, namespace: ns)
                 return render(resources, listKind: k, listRevision: revision, output: output)
             }
-            return render(try client.list(kind: k, names: names), listKind: nil, output: output)
+            return render(try client.list(kind: k, names: names, namespace: Self.namespace(k, namespace)),
+                          listKind: nil, output: output)
         } catch {
             throw CtlError(getMessage(error))
         }
@@ -118,9 +124,10 @@ public final class Session {
 
     // MARK: label, patch
 
-    public func label(kind: String, name: String, label: String, overwrite: Bool, remove: Bool) throws(CtlError) -> String {
+    public func label(kind: String, name: String, namespace: String? = nil, label: String, overwrite: Bool,
+                      remove: Bool) throws(CtlError) -> String {
         let k = try resolve(kind)
-        let id = ResourceID(kind: k, name: name, namespace: k.isNamespaced ? "default" : "")
+        let id = ResourceID(kind: k, name: name, namespace: Self.namespace(k, namespace))
         let key: String, value: String
         if remove {
             key = label.split(separator: "=", maxSplits: 1).first.map(String.init) ?? label
@@ -162,9 +169,9 @@ public final class Session {
         return "Successfully set label \(key) on \(k.name) \(name)\n"
     }
 
-    public func patch(kind: String, name: String, patch: String) throws(CtlError) -> String {
+    public func patch(kind: String, name: String, namespace: String? = nil, patch: String) throws(CtlError) -> String {
         let k = try resolve(kind)
-        let id = ResourceID(kind: k, name: name, namespace: k.isNamespaced ? "default" : "")
+        let id = ResourceID(kind: k, name: name, namespace: Self.namespace(k, namespace))
         let patchValue: Value
         do { patchValue = try FormatBridge.parseSingle(patch) } catch {
             throw CtlError("invalid patch: \(error.message)")
@@ -177,6 +184,13 @@ public final class Session {
     }
 
     // MARK: Helpers
+
+    /// The namespace for a namespaced kind (`-n`, default "default"); "" for cluster-scoped kinds.
+    static func namespace(_ kind: ResourceKind, _ given: String?) -> String {
+        guard kind.isNamespaced else { return "" }
+        if let given, !given.isEmpty { return given }
+        return "default"
+    }
 
     func resolve(_ kind: String) throws(CtlError) -> ResourceKind {
         guard let k = ResourceKind(alias: kind) else { throw CtlError("resource type '\(kind)' is not supported") }
@@ -205,7 +219,8 @@ public final class Session {
         if errors.count == 1 {
             return CtlError("failed to \(verb) \(what)\(written): \(errors[0])")
         }
-        return CtlError("failed to \(verb) \(what)\(written):" + errors.map { "\n  \($0)" }.joined())
+        let lines = errors.map { "\n  " + $0.description.replacingOccurrences(of: "\n", with: "\n  ") }
+        return CtlError("failed to \(verb) \(what)\(written):" + lines.joined())
     }
 
     private func getMessage(_ error: ClientError) -> String {

@@ -42,6 +42,7 @@ struct Delete: ParsableCommand {
         abstract: "Delete resources named in a file, or KIND NAME…")
     @OptionGroup var file: FileOption
     @Flag(name: [.short, .long], help: "Do not fail for resources that do not exist.") var skipNotExists = false
+    @OptionGroup var ns: NamespaceOption
     @Argument(help: "KIND NAME… (instead of -f).") var words: [String] = []
     @ParentCommand var root: Twillctl
 
@@ -55,7 +56,8 @@ struct Delete: ParsableCommand {
             if let f = file.filename {
                 return try s.delete(try Input.read(f), skipNotExists: skipNotExists)
             }
-            return try s.delete(kind: words[0], names: Array(words.dropFirst()), skipNotExists: skipNotExists)
+            return try s.delete(kind: words[0], names: Array(words.dropFirst()), namespace: ns.namespace,
+                                skipNotExists: skipNotExists)
         }
     }
 }
@@ -66,6 +68,9 @@ struct Get: ParsableCommand {
     @OptionGroup var file: FileOption
     @Option(name: [.short, .customLong("output")], help: "ps (default), wide, yaml, json.")
     var output: String = "ps"
+    @OptionGroup var ns: NamespaceOption
+    @Flag(name: [.customShort("A"), .long], help: "List namespaced resources of every namespace.")
+    var allNamespaces = false
     @Argument(help: "KIND [NAME…]") var words: [String] = []
     @ParentCommand var root: Twillctl
 
@@ -81,7 +86,8 @@ struct Get: ParsableCommand {
         let format = OutputFormat(output)!
         try withSession(root.global) { s throws(CtlError) in
             if let f = file.filename { return try s.get(try Input.read(f), output: format) }
-            return try s.get(kind: words[0], names: Array(words.dropFirst()), output: format)
+            return try s.get(kind: words[0], names: Array(words.dropFirst()), namespace: ns.namespace,
+                             allNamespaces: allNamespaces, output: format)
         }
     }
 }
@@ -94,11 +100,13 @@ struct Label: ParsableCommand {
     @Argument(help: "key=value, or key with --remove") var label: String
     @Flag(name: .long, help: "Change the value of an existing label.") var overwrite = false
     @Flag(name: .long, help: "Remove the label.") var remove = false
+    @OptionGroup var ns: NamespaceOption
     @ParentCommand var root: Twillctl
 
     func run() throws {
         try withSession(root.global) { s throws(CtlError) in
-            try s.label(kind: kind, name: name, label: label, overwrite: overwrite, remove: remove)
+            try s.label(kind: kind, name: name, namespace: ns.namespace, label: label, overwrite: overwrite,
+                        remove: remove)
         }
     }
 }
@@ -111,6 +119,7 @@ struct Patch: ParsableCommand {
     @Option(name: [.short, .customLong("patch")], help: "The patch, JSON (or YAML) text.") var patch: String
     @Option(name: [.short, .customLong("type")], help: "Patch type: merge (the only one supported).")
     var type: String = "merge"
+    @OptionGroup var ns: NamespaceOption
     @ParentCommand var root: Twillctl
 
     func validate() throws {
@@ -118,7 +127,7 @@ struct Patch: ParsableCommand {
     }
 
     func run() throws {
-        try withSession(root.global) { s throws(CtlError) in try s.patch(kind: kind, name: name, patch: patch) }
+        try withSession(root.global) { s throws(CtlError) in try s.patch(kind: kind, name: name, namespace: ns.namespace, patch: patch) }
     }
 }
 

@@ -27,6 +27,12 @@ struct GlobalOptions: ParsableArguments {
     var logLevel: String = "panic"
 }
 
+/// `-n/--namespace` for namespaced kinds (NetworkPolicy, WorkloadEndpoint).
+struct NamespaceOption: ParsableArguments {
+    @Option(name: [.short, .long], help: "Namespace of namespaced resources (default: default).")
+    var namespace: String?
+}
+
 /// Where the resources come from: `-f FILE|-`, or `KIND NAME…` for commands that allow it.
 struct FileOption: ParsableArguments {
     @Option(name: [.short, .customLong("filename")],

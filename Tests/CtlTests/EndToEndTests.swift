@@ -221,3 +221,54 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(v.stdout.contains("Client Version:"))
     }
 }
+
+@Suite struct NamespacedEndToEndTests {
+    @Test func networkPolicyInNamespaces() throws {
+        let h = try CtlHarness(); defer { h.cleanup() }
+        let policy = """
+        apiVersion: projectcalico.org/v3
+        kind: NetworkPolicy
+        metadata:
+          name: allow-tcp-6379
+          namespace: production
+        spec:
+          selector: role == 'database'
+          types:
+          - Ingress
+          - Egress
+          ingress:
+          - action: Allow
+            metadata:
+              annotations:
+                from: frontend
+                to: database
+            protocol: TCP
+            source:
+              selector: role == 'frontend'
+            destination:
+              ports:
+              - 6379
+          egress:
+          - action: Allow
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: NetworkPolicy
+        metadata:
+          name: default-ns-policy
+        spec:
+          selector: all()
+        """
+        let r = try h.run(["apply", "-f", "-"], stdin: policy)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try h.ok(["get", "networkpolicy", "-n", "production"]).contains("production   allow-tcp-6379"))
+        #expect(!(try h.ok(["get", "networkpolicy"]).contains("allow-tcp-6379")))
+        let all = try h.ok(["get", "policies", "-A"])
+        #expect(all.contains("allow-tcp-6379") && all.contains("default-ns-policy"))
+        #expect(try h.ok(["get", "np", "allow-tcp-6379", "-n", "production", "-o", "yaml"]).contains("namespace: production"))
+        let missing = try h.run(["get", "np", "allow-tcp-6379"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("NetworkPolicy(default/allow-tcp-6379)"))
+        #expect(try h.ok(["delete", "np", "allow-tcp-6379", "-n", "production"])
+                == "Successfully deleted 1 'NetworkPolicy' resource(s)\n")
+    }
+}
