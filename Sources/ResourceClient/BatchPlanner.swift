@@ -48,7 +48,7 @@ struct BatchPlan: Sendable {
 }
 
 /// The functional core of a batch: given the prepared documents and the stored state of the
-/// keys they touch (and every stored pool, for overlap checks), decide the writes or the errors.
+/// keys they touch (and every stored pool's name and CIDR, for overlap checks), decide the writes or the errors.
 /// Nothing here does I/O; the client reads, calls `plan`, and commits the ops in one transaction.
 enum BatchPlanner {
     struct Stamp: Sendable {
@@ -57,7 +57,7 @@ enum BatchPlanner {
     }
 
     static func plan(_ action: BatchAction, _ docs: [PreparedDocument], stored: [String: KVPair],
-                     otherPools: [ResourceID: IPPool], stamp: () -> Stamp) -> Result<BatchPlan, ClientError> {
+                     otherPools: [String: String], stamp: () -> Stamp) -> Result<BatchPlan, ClientError> {
         var plan = BatchPlan()
         var errors: [ClientError] = []
 

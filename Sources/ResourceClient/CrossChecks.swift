@@ -14,12 +14,13 @@ enum CrossChecks {
     /// those this batch rewrites) and the earlier pools of the batch. Same rule and message as
     /// `IPPoolRules.overlap`, but indexed: a batch of 10,000 pools against 10,000 stored ones
     /// is O(n · prefix length), not O(n²).
-    static func poolOverlapErrors(_ entries: [BatchPlan.Entry], otherPools: [ResourceID: IPPool]) -> [ClientError] {
-        let touched = Set(entries.map(\.id))
+    /// `otherPools`: stored pool name → CIDR.
+    static func poolOverlapErrors(_ entries: [BatchPlan.Entry], otherPools: [String: String]) -> [ClientError] {
+        let touched = Set(entries.filter { $0.id.kind == .ipPool }.map(\.id.name))
         var index = PoolOverlapIndex()
         // Stored pools in name order, so the message names the same pool every time.
-        for pool in otherPools.filter({ !touched.contains($0.key) }).values.sorted(by: { $0.name < $1.name }) {
-            index.insert(pool)
+        for (name, cidr) in otherPools.sorted(by: { $0.key < $1.key }) where !touched.contains(name) {
+            index.insert(name: name, cidr: cidr)
         }
         var errors: [ClientError] = []
         for entry in entries {
@@ -27,7 +28,7 @@ enum CrossChecks {
             if let clash = index.clash(pool) {
                 errors.append(.invalid(ResourceError(entry.ref, clash)))
             }
-            index.insert(pool)
+            index.insert(name: pool.name, cidr: pool.spec.cidr)
         }
         return errors
     }
@@ -40,12 +41,12 @@ struct PoolOverlapIndex {
     private var exact: [IPPrefix: (name: String, cidr: IPPrefix)] = [:]
     private var covering: [IPPrefix: (name: String, cidr: IPPrefix)] = [:]
 
-    mutating func insert(_ pool: IPPool) {
-        guard let p = Self.prefix(pool.spec.cidr) else { return }
-        if exact[p] == nil { exact[p] = (pool.name, p) }
+    mutating func insert(name: String, cidr: String) {
+        guard let p = Self.prefix(cidr) else { return }
+        if exact[p] == nil { exact[p] = (name, p) }
         for len in 0...p.length {
             let a = IPPrefix(p.address, length: len)
-            if covering[a] == nil { covering[a] = (pool.name, p) }
+            if covering[a] == nil { covering[a] = (name, p) }
         }
     }
 

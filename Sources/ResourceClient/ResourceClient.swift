@@ -214,7 +214,7 @@ public final class ResourceClient: Sendable {
     /// Reads the stored state the batch depends on and plans it.
     private func planAgainstStore(_ action: BatchAction, _ prepared: [PreparedDocument]) throws(ClientError) -> BatchPlan {
         var stored: [String: KVPair] = [:]
-        var pools: [ResourceID: IPPool] = [:]
+        var pools: [String: String] = [:]
         let needsPools = !isDelete(action) && prepared.contains { $0.id.kind == .ipPool }
         if needsPools {
             // One listing covers every pool key the batch touches and the overlap check.
@@ -222,8 +222,10 @@ public final class ResourceClient: Sendable {
             let listing = try ds { () throws(DatastoreError) in try datastore.list(prefix: prefix) }
             for pair in listing.pairs {
                 stored[pair.key] = pair
-                if let pool = (try? ModelBridge.decode(pair))?.as(IPPool.self) {
-                    pools[ResourceID(kind: .ipPool, name: pool.name)] = pool
+                // Name and CIDR are all the overlap check needs: skip the typed decode.
+                if let v = try? Value(jsonBytes: pair.value), let name = v["metadata"]?["name"]?.stringValue,
+                   let cidr = v["spec"]?["cidr"]?.stringValue {
+                    pools[name] = cidr
                 }
             }
         }
