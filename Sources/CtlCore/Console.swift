@@ -59,3 +59,23 @@ public enum OutputFormat: String, Sendable, CaseIterable {
         }
     }
 }
+
+/// calicoctl's `-l/--log-level` values (logrus levels), least to most verbose.
+public enum LogLevel: Int, Comparable, Sendable, CaseIterable {
+    case panic, fatal, error, warning, info, debug, trace
+
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "panic": self = .panic
+        case "fatal": self = .fatal
+        case "error": self = .error
+        case "warning", "warn": self = .warning
+        case "info": self = .info
+        case "debug": self = .debug
+        case "trace": self = .trace
+        default: return nil
+        }
+    }
+
+    public static func < (l: Self, r: Self) -> Bool { l.rawValue < r.rawValue }
+}

@@ -12,18 +12,23 @@ public final class Session {
     public static var versionText: String { "Client Version:    v\(version)\nAPI Version:       \(ResourceKind.apiVersion)\n" }
 
     public let client: ResourceClient
+    public let logLevel: LogLevel
 
-    public init(client: ResourceClient) { self.client = client }
+    public init(client: ResourceClient, logLevel: LogLevel = .panic) {
+        self.client = client
+        self.logLevel = logLevel
+    }
 
     /// Opens the datastore named by `datastoreURL`, else `$TWILL_DATASTORE`, else the default.
-    public convenience init(datastoreURL: String?, logLevel: String = "panic",
+    public convenience init(datastoreURL: String?, logLevel: LogLevel = .panic,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(CtlError) {
         let url = Self.resolveURL(datastoreURL, environment: environment)
+        if logLevel >= .info { Console.err("info: datastore \(url)\n") }
         let store: any Datastore
         do { store = try openDatastore(url: url) } catch {
             throw CtlError("cannot open datastore \(url): \(error)")
         }
-        self.init(client: ResourceClient(datastore: store))
+        self.init(client: ResourceClient(datastore: store), logLevel: logLevel)
     }
 
     public static func resolveURL(_ flag: String?, environment: [String: String]) -> String {
@@ -208,7 +213,12 @@ public final class Session {
 
     private func run(_ verb: String, _ docs: [Value],
                      _ body: () throws(ClientError) -> BatchResult) throws(CtlError) -> BatchResult {
-        do { return try body() } catch { throw failure(verb, count: docs.count, kinds: docKinds(docs), error) }
+        let r: BatchResult
+        do { r = try body() } catch { throw failure(verb, count: docs.count, kinds: docKinds(docs), error) }
+        if logLevel >= .debug {
+            for item in r.items { Console.err("debug: \(item.id) \(item.outcome.rawValue) at revision \(r.revision)\n") }
+        }
+        return r
     }
 
     /// `Failed to apply 'IPPool' resource(s), nothing was written:` and one line per problem.

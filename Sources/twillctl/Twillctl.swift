@@ -25,6 +25,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: [.short, .customLong("log-level")],
             help: "Log level: panic (default), fatal, error, warning, info, debug.")
     var logLevel: String = "panic"
+
+    func validate() throws {
+        guard LogLevel(logLevel) != nil else {
+            throw ValidationError("unknown log level '\(logLevel)': use panic, fatal, error, warning, info, debug or trace")
+        }
+    }
 }
 
 /// `-n/--namespace` for namespaced kinds (NetworkPolicy, WorkloadEndpoint).
@@ -44,7 +50,7 @@ extension ParsableCommand {
     /// Runs `body` with a session on the selected datastore; prints `error: …` and exits 1 on failure.
     func withSession(_ global: GlobalOptions, _ body: (Session) throws(CtlError) -> String) throws {
         do {
-            let session = try Session(datastoreURL: global.datastore, logLevel: global.logLevel)
+            let session = try Session(datastoreURL: global.datastore, logLevel: LogLevel(global.logLevel) ?? .panic)
             let out = try body(session)
             Console.out(out)
         } catch {
