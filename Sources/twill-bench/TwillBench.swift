@@ -90,14 +90,16 @@ struct DatastoreBench: ParsableCommand {
     }
 }
 
-/// Timings, printed as a table.
+/// Timings, printed as a table: wall time, ops/s on wall time, and the CPU time used (this
+/// process and the twillctl children), which is what to compare on a busy machine.
 struct Report {
-    var rows: [(String, Double, Int)] = []
+    var rows: [(what: String, wall: Double, cpu: Double, ops: Int)] = []
     var failure: (any Error)?
 
     mutating func time(_ what: String, ops: Int, _ body: () throws -> Void) {
         guard failure == nil else { return }
         let clock = ContinuousClock()
+        let cpu0 = Self.cpuSeconds()
         let start = clock.now
         do { try body() } catch {
             Swift.print("FAILED: \(what): \(error)")
@@ -105,16 +107,31 @@ struct Report {
             return
         }
         let d = clock.now - start
-        let secs = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        rows.append((what, secs, ops))
-        Swift.print(String(format: "%-62@ %9.3f s %12.0f ops/s", what as NSString, secs, Double(ops) / secs))
+        let wall = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let cpu = Self.cpuSeconds() - cpu0
+        rows.append((what, wall, cpu, ops))
+        Swift.print(String(format: "%-62@ %9.3f s wall %9.3f s cpu %10.0f ops/s", what as NSString, wall, cpu,
+                           Double(ops) / wall))
     }
 
     func print() {
-        Swift.print("\n| operation | time (s) | ops/s |\n|---|---:|---:|")
-        for (what, secs, ops) in rows {
-            Swift.print(String(format: "| %@ | %.3f | %.0f |", what as NSString, secs, Double(ops) / secs))
+        Swift.print("\n| operation | wall (s) | ops/s (wall) | CPU (s) | ops/s (CPU) |\n|---|---:|---:|---:|---:|")
+        for r in rows {
+            Swift.print(String(format: "| %@ | %.3f | %.0f | %.3f | %.0f |", r.what as NSString, r.wall,
+                               Double(r.ops) / r.wall, r.cpu, Double(r.ops) / max(r.cpu, 1e-9)))
         }
+    }
+
+    /// User + system CPU of this process and its waited-for children.
+    static func cpuSeconds() -> Double {
+        var total = 0.0
+        for who in [RUSAGE_SELF, RUSAGE_CHILDREN] {
+            var u = rusage()
+            getrusage(__rusage_who_t(who.rawValue), &u)
+            total += Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6
+                + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        }
+        return total
     }
 }
 
