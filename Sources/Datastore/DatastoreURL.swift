@@ -110,7 +110,11 @@ func createParentDirectory(of path: String) throws(DatastoreError) {
             var st = stat()
             // EEXIST is fine when it is a directory; other errors too if the directory is there
             // already (EACCES on a parent we may not write but can traverse).
-            if !(stat(prefix, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR) {
+            if stat(prefix, &st) == 0 {
+                if (st.st_mode & S_IFMT) != S_IFDIR {
+                    throw .unavailable("cannot create directory \(prefix) for \(path): it exists and is not a directory")
+                }
+            } else {
                 throw .unavailable("cannot create directory \(prefix) for \(path): \(String(cString: strerror(err)))")
             }
         }

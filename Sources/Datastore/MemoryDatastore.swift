@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The `Datastore` contract in memory: same semantics as `SQLiteDatastore` (revisions, atomic
 /// commits, watch replay and compaction), for tests of the logic above the store and as a fake.
@@ -7,6 +6,8 @@ import Synchronization
 public final class MemoryDatastore: Datastore {
     private struct Watcher {
         var prefix: KeyPrefix
+        /// Only changes after this revision (matters when a watch starts ahead of the store).
+        var after: Int64
         var sink: WatchSink
     }
 
@@ -20,7 +21,7 @@ public final class MemoryDatastore: Datastore {
         var nextWatchID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// With a value, each commit trims the change history to the last `changeLogRetention`
     /// revisions (as `SQLiteDatastore` does); nil keeps everything until `compact(through:)`.
     public let changeLogRetention: Int64?
@@ -72,7 +73,7 @@ public final class MemoryDatastore: Datastore {
             s.revision = rev
             s.log.append(contentsOf: changes)
             for (_, w) in s.watchers {
-                w.sink.deliver(changes.filter { w.prefix.contains($0.key) }.map(\.event))
+                w.sink.deliver(changes.filter { $0.revision > w.after && w.prefix.contains($0.key) }.map(\.event))
             }
             if let keep = changeLogRetention, rev - keep > s.compacted {
                 Self.compact(&s, through: rev - keep)
@@ -96,10 +97,10 @@ public final class MemoryDatastore: Datastore {
             sink.deliver(replay)
             let id = s.nextWatchID
             s.nextWatchID += 1
-            s.watchers[id] = Watcher(prefix: p, sink: sink)
+            s.watchers[id] = Watcher(prefix: p, after: afterRevision, sink: sink)
             return id
         }
-        return MemoryWatch(store: self, id: id, sink: sink)
+        return SinkWatchHandle(sink: sink) { if let id { self.removeWatcher(id) } }
     }
 
     /// Discards the change history at or before `revision` (etcd compaction): a later watch with
@@ -115,24 +116,7 @@ public final class MemoryDatastore: Datastore {
         s.compacted = revision
     }
 
-    fileprivate func removeWatcher(_ id: Int) {
+    private func removeWatcher(_ id: Int) {
         _ = state.withLock { $0.watchers.removeValue(forKey: id) }
     }
-}
-
-private final class MemoryWatch: WatchHandle {
-    private let store: MemoryDatastore
-    private let id: Int?
-    private let sink: WatchSink
-
-    init(store: MemoryDatastore, id: Int?, sink: WatchSink) {
-        self.store = store; self.id = id; self.sink = sink
-    }
-
-    func cancel() {
-        if let id { store.removeWatcher(id) }
-        sink.cancel()
-    }
-
-    deinit { cancel() }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Follows the change log of one database file for all watches of one `SQLiteDatastore`.
 ///
@@ -15,7 +16,13 @@ import Dispatch
 final class SQLiteChangeFeed: @unchecked Sendable {
     private struct Watcher {
         var prefix: KeyPrefix
+        /// Only changes after this revision (matters when a watch starts ahead of the store).
+        var after: Int64
         var sink: WatchSink
+
+        func events(_ rows: [ChangeRecord]) -> [WatchEvent] {
+            rows.filter { $0.revision > after && prefix.contains($0.key) }.map(\.event)
+        }
     }
 
     private let path: String
@@ -25,6 +32,8 @@ final class SQLiteChangeFeed: @unchecked Sendable {
     private var timer: DispatchSourceTimer?
     private var watchers: [Int: Watcher] = [:]
     private var nextID = 0
+    /// `watchers.count`, readable off the queue so commits skip `poke()` when nobody watches.
+    private let watching = Atomic<Int>(0)
     /// The store revision up to which every watch has been handed its changes; nil before the
     /// first read.
     private var lastRevision: Int64?
@@ -57,12 +66,13 @@ final class SQLiteChangeFeed: @unchecked Sendable {
     func remove(_ id: Int) {
         queue.async { [self] in
             watchers.removeValue(forKey: id)
-            if watchers.isEmpty { stopTimer() }
+            watchersChanged()
         }
     }
 
     /// A local commit happened: read it now rather than at the next tick.
     func poke() {
+        guard watching.load(ordering: .relaxed) > 0 else { return }
         queue.async { [weak self] in self?.pollHandlingErrors() }
     }
 
@@ -95,8 +105,8 @@ final class SQLiteChangeFeed: @unchecked Sendable {
         sink.deliver(replay + [.inSync(revision: max(upTo, afterRevision))])
         let id = nextID
         nextID += 1
-        watchers[id] = Watcher(prefix: prefix, sink: sink)
-        startTimer()
+        watchers[id] = Watcher(prefix: prefix, after: afterRevision, sink: sink)
+        watchersChanged()
         return id
     }
 
@@ -143,10 +153,10 @@ final class SQLiteChangeFeed: @unchecked Sendable {
             // This feed fell behind a compaction: every watch must re-list.
             for (_, w) in watchers { w.sink.deliver([.resyncRequired]) }
             watchers.removeAll()
-            stopTimer()
+            watchersChanged()
         } else {
             for (_, w) in watchers {
-                w.sink.deliver(rows.filter { w.prefix.contains($0.key) }.map(\.event))
+                w.sink.deliver(w.events(rows))
             }
         }
         lastRevision = max(revision, last ?? 0)
@@ -162,8 +172,14 @@ final class SQLiteChangeFeed: @unchecked Sendable {
                 ?? .unavailable("\(path): \(error)")
             for (_, w) in watchers { w.sink.deliver([.failed(reason)]) }
             watchers.removeAll()
-            stopTimer()
+            watchersChanged()
         }
+    }
+
+    /// Runs the timer exactly while someone watches.
+    private func watchersChanged() {
+        watching.store(watchers.count, ordering: .relaxed)
+        if watchers.isEmpty { stopTimer() } else { startTimer() }
     }
 
     private func startTimer() {

@@ -110,13 +110,13 @@ final class SQLiteConnection {
     /// up front and waits under busy_timeout instead of failing on upgrade). Rolls back when
     /// `body` throws, and rethrows its error.
     func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
-        try exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        try statement(immediate ? "BEGIN IMMEDIATE" : "BEGIN").run()
         let value: T
         do {
             value = try body()
-            try exec("COMMIT")
+            try statement("COMMIT").run()
         } catch {
-            try? exec("ROLLBACK")
+            if sqlite3_get_autocommit(handle) == 0 { try? statement("ROLLBACK").run() }
             throw error
         }
         return value

@@ -1,5 +1,4 @@
 import CSQLite
-import Synchronization
 
 /// The embedded datastore: one SQLite file in WAL mode, safe for many processes at once.
 ///
@@ -33,7 +32,7 @@ public final class SQLiteDatastore: Datastore {
     /// The database file.
     public let path: String
     public let options: Options
-    private let conn: Mutex<SQLiteConnection>
+    private let conn: Locked<SQLiteConnection>
     private let feed: SQLiteChangeFeed
 
     /// Opens or creates the database at `path` (the parent directory must exist; see
@@ -60,7 +59,7 @@ public final class SQLiteDatastore: Datastore {
         } catch {
             throw .unavailable("\(path): \(error)")
         }
-        conn = Mutex(c)
+        conn = Locked(c)
         feed = SQLiteChangeFeed(path: path, options: options)
     }
 
@@ -162,7 +161,7 @@ public final class SQLiteDatastore: Datastore {
                       handler: @escaping @Sendable (WatchEvent) -> Void) throws(DatastoreError) -> any WatchHandle {
         let sink = WatchSink(label: "twill.datastore.sqlite.watch", handler: handler)
         let id = try feed.add(prefix: KeyPrefix(prefix), afterRevision: afterRevision, sink: sink)
-        return SQLiteWatch(feed: feed, id: id, sink: sink)
+        return SinkWatchHandle(sink: sink) { [feed] in if let id { feed.remove(id) } }
     }
 
     /// Discards the change history at or before `revision` (etcd compaction): a later watch with
@@ -185,23 +184,6 @@ public final class SQLiteDatastore: Datastore {
         try m.bind(1, revision)
         try m.run()
     }
-}
-
-private final class SQLiteWatch: WatchHandle {
-    private let feed: SQLiteChangeFeed
-    private let id: Int?
-    private let sink: WatchSink
-
-    init(feed: SQLiteChangeFeed, id: Int?, sink: WatchSink) {
-        self.feed = feed; self.id = id; self.sink = sink
-    }
-
-    func cancel() {
-        sink.cancel()
-        if let id { feed.remove(id) }
-    }
-
-    deinit { cancel() }
 }
 
 extension Duration {

@@ -47,3 +47,23 @@ final class WatchSink: Sendable {
         }
     }
 }
+
+/// The handle both backends return: cancelling stops the sink, then unregisters the watch from
+/// its producer. `unregister` holds the producer (store or feed) strongly, so a watch outlives
+/// the store object that made it; releasing the handle cancels.
+final class SinkWatchHandle: WatchHandle {
+    private let sink: WatchSink
+    private let unregister: @Sendable () -> Void
+
+    init(sink: WatchSink, unregister: @escaping @Sendable () -> Void) {
+        self.sink = sink
+        self.unregister = unregister
+    }
+
+    func cancel() {
+        sink.cancel()
+        unregister()
+    }
+
+    deinit { cancel() }
+}

@@ -6,9 +6,19 @@ import NodeModel
 /// 4859) and without timestamps (Calico wants them as strings). Quoted scalars are always
 /// strings, so `asNumber: "64512"` stays a string and `cidr: 10.0.0.0/8` is a string anyway.
 enum ScalarResolver {
-    static let trueWords: Set<String> = ["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"]
-    static let falseWords: Set<String> = ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"]
+    // go-yaml v2 also reads `y`/`n` as booleans; like go-yaml v3 we do not, since one-letter
+    // names (`namespace: n`) are far more common in resources than one-letter booleans.
+    static let trueWords: Set<String> = ["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"]
+    static let falseWords: Set<String> = ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"]
     static let nullWords: Set<String> = ["", "~", "null", "Null", "NULL"]
+
+    /// Cheap pre-check on bytes: only scalars starting like a number, or short enough to be a
+    /// bool/null word, can resolve to a non-string.
+    static func mayBeNonString(_ b: [UInt8]) -> Bool {
+        guard let f = b.first else { return true }
+        if (0x30...0x39).contains(f) || f == UInt8(ascii: "-") || f == UInt8(ascii: "+") || f == UInt8(ascii: ".") { return true }
+        return b.count <= 5
+    }
 
     static func resolve(plain s: String) -> Value {
         if nullWords.contains(s) { return .null }

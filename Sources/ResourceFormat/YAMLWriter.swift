@@ -35,10 +35,33 @@ public enum YAMLWriter {
             case .array(let items) where !items.isEmpty:
                 out += "\n"
                 writeSequence(items, indent: indent, into: &out)
+            case .string(let str) where blockLiteralFits(str):
+                out += " " + blockLiteral(str, indent: indent + 2)
             default:
                 out += " " + inline(f.value) + "\n"
             }
         }
+    }
+
+    /// Multi-line strings print as literal blocks (`|`, `|-`, `|+` by trailing newlines), as
+    /// kubectl prints `last-applied-configuration`, when every line can be written verbatim.
+    static func blockLiteralFits(_ s: String) -> Bool {
+        guard s.contains("\n"), let first = s.first, first != " ", first != "\n" else { return false }
+        return !s.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || $0.value == 0x7F }
+            && !s.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasSuffix(" ") }
+    }
+
+    static func blockLiteral(_ s: String, indent: Int) -> String {
+        var body = Substring(s)
+        var trailing = 0
+        while body.last == "\n" { body = body.dropLast(); trailing += 1 }
+        let header = trailing == 0 ? "|-" : trailing == 1 ? "|" : "|+"
+        var out = header + "\n"
+        for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+            out += line.isEmpty ? "\n" : pad(indent) + line + "\n"
+        }
+        if trailing > 1 { out += String(repeating: "\n", count: trailing - 1) }
+        return out
     }
 
     static func writeSequence(_ items: [Value], indent: Int, into out: inout String) {
@@ -49,6 +72,8 @@ public enum YAMLWriter {
             case .array(let inner) where !inner.isEmpty:
                 out += pad(indent) + "-\n"
                 writeSequence(inner, indent: indent + 2, into: &out)
+            case .string(let str) where blockLiteralFits(str):
+                out += pad(indent) + "- " + blockLiteral(str, indent: indent + 2)
             default:
                 out += pad(indent) + "- " + inline(item) + "\n"
             }
@@ -61,17 +86,11 @@ public enum YAMLWriter {
         case .bool(let b): b ? "true" : "false"
         case .int(let i): String(i)
         case .double(let d):
-            d.isNaN ? ".nan" : d.isInfinite ? (d < 0 ? "-.inf" : ".inf") : doubleText(d)
+            d.isNaN ? ".nan" : d.isInfinite ? (d < 0 ? "-.inf" : ".inf") : "\(d)"
         case .string(let s): scalarText(s)
         case .array: "[]"
         case .object: "{}"
         }
-    }
-
-    /// A double that reads back as a double (keeps a `.0` on integral values).
-    static func doubleText(_ d: Double) -> String {
-        let s = "\(d)"
-        return s
     }
 
     /// The string as a plain scalar when that reads back as the same string, else double-quoted.
@@ -79,22 +98,34 @@ public enum YAMLWriter {
         needsQuotes(s) ? quoted(s) : s
     }
 
+    /// Works on UTF-8 bytes: this runs for every scalar printed, and Character-level String
+    /// operations (and Foundation's `contains`, which Yams pulls in) are far slower.
     static func needsQuotes(_ s: String) -> Bool {
-        if s.isEmpty { return true }
-        if ScalarResolver.resolve(plain: s) != .string(s) { return true }
-        guard let first = s.first, let last = s.last else { return true }
-        if first == " " || last == " " { return true }
-        if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-            // `-x` and `:x` style starts are fine only when followed by a non-space; keep it simple.
-            if !((first == "-" || first == "?" || first == ":") && s.count > 1 && s.dropFirst().first != " ") { return true }
-            if first == "-" && s.hasPrefix("---") { return true }
+        let b = Array(s.utf8)
+        guard let first = b.first, let last = b.last else { return true }
+        // Would a plain scalar read back as something else (number, bool, null)?
+        if ScalarResolver.mayBeNonString(b), ScalarResolver.resolve(plain: s) != .string(s) { return true }
+        if first == 0x20 || last == 0x20 || last == UInt8(ascii: ":") { return true }
+        let indicators: [UInt8] = Array("-?:,[]{}#&*!|>'\"%@`".utf8)
+        if indicators.contains(first) {
+            // `-x`, `?x`, `:x` are plain when followed by a non-space; `---` starts a document.
+            let dashLike = first == UInt8(ascii: "-") || first == UInt8(ascii: "?") || first == UInt8(ascii: ":")
+            if !dashLike || b.count == 1 || b[1] == 0x20 || s.hasPrefix("---") { return true }
         }
-        if s.contains(": ") || s.contains(" #") || last == ":" { return true }
-        if s.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" || ($0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } ?? false) }) { return true }
-        if s.contains(where: { "{}[],".contains($0) }) { return true }
+        var prev: UInt8 = 0
+        for c in b {
+            switch c {
+            case 0..<0x20, 0x7F: return true
+            case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","): return true
+            case 0x20 where prev == UInt8(ascii: ":"): return true
+            case UInt8(ascii: "#") where prev == 0x20: return true
+            default: break
+            }
+            prev = c
+        }
         // Strings that look like YAML 1.1 timestamps are quoted by go-yaml; do the same so
         // other YAML tools never read them as dates.
-        if s.count >= 10, s.prefix(4).allSatisfy(\.isNumber), s.dropFirst(4).first == "-" { return true }
+        if b.count >= 10, b[0..<4].allSatisfy({ (0x30...0x39).contains($0) }), b[4] == UInt8(ascii: "-") { return true }
         return false
     }
 

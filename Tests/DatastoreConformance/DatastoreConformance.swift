@@ -1,6 +1,5 @@
 import Datastore
 import Dispatch
-import Synchronization
 import Testing
 
 /// The contract every `Datastore` backend must meet, as a list of named cases that each take a
@@ -53,6 +52,8 @@ public enum DatastoreConformance {
         ("watchReplaysExactlyLaterChanges", watchReplaysExactlyLaterChanges),
         ("watchFiltersByPrefix", watchFiltersByPrefix),
         ("watchResyncAfterCompaction", watchResyncAfterCompaction),
+        ("watchFromAFutureRevision", watchFromAFutureRevision),
+        ("watchSeesConcurrentWritesOnceInOrder", watchSeesConcurrentWritesOnceInOrder),
         ("cancelStopsDelivery", cancelStopsDelivery),
         ("cancelInsideHandler", cancelInsideHandler),
     ]
@@ -245,7 +246,7 @@ public enum DatastoreConformance {
         let ds = s.store
         try ds.create("/counter", value: bytes("0"))
         let threads = 4, each = 50
-        let failures = Mutex<[String]>([])
+        let failures = Protected<[String]>([])
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             for _ in 0..<each {
                 while true {
@@ -366,6 +367,43 @@ public enum DatastoreConformance {
         #expect(try ds.get("/w/k")?.value == bytes("6"))
     }
 
+    static func watchFromAFutureRevision(_ s: Subject) throws {
+        let ds = s.store
+        let now = try ds.currentRevision()
+        let rec = WatchRecorder()
+        let h = try ds.watch(prefix: "/w/", afterRevision: now + 2, handler: rec.handler)
+        defer { h.cancel() }
+        #expect(rec.wait(for: 1) == [.inSync(revision: now + 2)])
+        try ds.put("/w/1", value: [])
+        try ds.put("/w/2", value: [])
+        let r = try ds.put("/w/3", value: [])
+        #expect(rec.wait(for: 2) == [.inSync(revision: now + 2), .put(KVPair(key: "/w/3", value: [], revision: r, createRevision: r))])
+    }
+
+    static func watchSeesConcurrentWritesOnceInOrder(_ s: Subject) throws {
+        let ds = s.store
+        let start = try ds.currentRevision()
+        let rec = WatchRecorder()
+        let h = try ds.watch(prefix: "/c/", afterRevision: start, handler: rec.handler)
+        defer { h.cancel() }
+        let threads = 4, each = 25
+        let written = Protected<[Int64: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<each {
+                let key = "/c/t\(t)/\(i)"
+                if let r = try? ds.put(key, value: bytes(key)) { written.withLock { $0[r] = key } }
+            }
+        }
+        let expected = written.withLock { $0 }
+        #expect(expected.count == threads * each)
+        let events = rec.wait(for: 1 + threads * each)
+        let puts = events.compactMap { e -> KVPair? in if case .put(let p) = e { p } else { nil } }
+        #expect(events.first == .inSync(revision: start))
+        #expect(puts.count == threads * each)
+        #expect(puts.map(\.revision) == expected.keys.sorted())
+        #expect(puts.allSatisfy { expected[$0.revision] == $0.key && $0.value == bytes($0.key) })
+    }
+
     static func cancelStopsDelivery(_ s: Subject) throws {
         let ds = s.store
         let start = try ds.currentRevision()
@@ -408,5 +446,5 @@ public enum DatastoreConformance {
 }
 
 private final class HandleBox: Sendable {
-    let handle = Mutex<(any WatchHandle)?>(nil)
+    let handle = Protected<(any WatchHandle)?>(nil)
 }

@@ -1,10 +1,9 @@
 import Datastore
 import Dispatch
-import Synchronization
 
 /// Records what a watch delivers and lets a test wait (with a deadline) for a number of events.
 public final class WatchRecorder: Sendable {
-    private let events = Mutex<[WatchEvent]>([])
+    private let events = Protected<[WatchEvent]>([])
     private let arrived = DispatchSemaphore(value: 0)
 
     public init() {}

@@ -189,11 +189,119 @@ import Testing
         #expect(throws: ResourceTextError.self) { try parseDocuments(text: "a: 1\na: 2\n") }
     }
 
+    @Test func multiLineStringsPrintAsLiteralBlocks() throws {
+        let texts = ["{\"a\":1}\n", "two\nlines", "trailing\n\n\n", "blank\n\nline\n", "tab\there\nx", "  lead\nx", "trail \nx", "\nfirst"]
+        let v = Value.object(texts.enumerated().map { Value.Field("k\($0.offset)", .string($0.element)) }
+                             + [Value.Field("list", .array(texts.map(Value.string)))])
+        let text = YAMLWriter.document(v, sortKeys: false)
+        #expect(text.hasPrefix("k0: |\n  {\"a\":1}\nk1: |-\n  two\n  lines\nk2: |+\n  trailing\n\n\n"))
+        #expect(try parseDocuments(text: text) == [v])
+    }
+
     @Test func stringsThatNeedQuotingSurviveYAML() throws {
         let tricky = ["", "true", "64512", "1.5", "!has(a)", "a: b", "x #y", "- z", "2024-01-01T00:00:00Z",
-                      "k in {'a', 'b'}", "line\nbreak", " lead", "null", "'q'", "@at", "*star", "80:59"]
+                      "k in {'a', 'b'}", "line\nbreak", " lead", "null", "'q'", "@at", "*star", "80:59", ":x", "?x", "-x", "-", "a:b", "é", "0x1F", "1_000", "~", "Yes"]
         let v = Value.object(tricky.enumerated().map { Value.Field("k\($0.offset)", .string($0.element)) })
         let back = try parseDocuments(text: YAMLWriter.document(v, sortKeys: false))
         #expect(back == [v])
+    }
+}
+
+@Suite struct PastedYAMLTests {
+    /// What `calicoctl get ippools -o yaml` prints on a real cluster, re-applied as is.
+    static let calicoctlOutput = """
+    apiVersion: projectcalico.org/v3
+    items:
+    - apiVersion: projectcalico.org/v3
+      kind: IPPool
+      metadata:
+        annotations:
+          kubectl.kubernetes.io/last-applied-configuration: |
+            {"apiVersion":"projectcalico.org/v3","kind":"IPPool"}
+        creationTimestamp: "2024-03-01T10:00:00Z"
+        generation: 1
+        name: default-ipv4-ippool
+        resourceVersion: "1234"
+        uid: 3b5d7c2e-1111-2222-3333-444455556666
+      spec:
+        allowedUses:
+        - Workload
+        - Tunnel
+        blockSize: 26
+        cidr: 192.168.0.0/16
+        ipipMode: Always
+        natOutgoing: true
+        nodeSelector: all()
+        vxlanMode: Never
+    kind: IPPoolList
+    metadata:
+      resourceVersion: "1240"
+    """
+
+    @Test func calicoctlListOutputReapplies() throws {
+        let rs = try decodeResources(text: Self.calicoctlOutput)
+        let pool = try #require(rs.first?.as(IPPool.self))
+        #expect(rs.count == 1)
+        #expect(pool.metadata.uid == "3b5d7c2e-1111-2222-3333-444455556666")
+        #expect(pool.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]?.hasSuffix("}\n") == true)
+        #expect(pool.metadata.creationTimestamp == "2024-03-01T10:00:00Z")
+        #expect(rs[0].withDefaults().validate() == [])
+        #expect(try decodeResources(text: encode(rs, format: .yaml)) == rs)
+        #expect(try decodeResources(text: encode(rs, format: .json)) == rs)
+    }
+
+    @Test func nullTimestampAndEmptyDocumentsAreFine() throws {
+        let yaml = "---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: n1\n  creationTimestamp: null\nspec:\n---\n"
+        let rs = try decodeResources(text: yaml)
+        #expect(rs.map(\.name) == ["n1"])
+    }
+
+    @Test func listWithUnknownFieldIsRejected() {
+        #expect(throws: ResourceTextError.self) {
+            try decodeResources(text: "apiVersion: projectcalico.org/v3\nkind: List\nitemz: []\n")
+        }
+    }
+
+    @Test func unknownKindSuggestsTheRightOne() {
+        do {
+            _ = try decodeResources(text: "apiVersion: projectcalico.org/v3\nkind: ippool\nmetadata: {name: a}\n")
+            Issue.record("should fail")
+        } catch {
+            #expect(error.description.contains("unknown resource kind \"ippool\" (did you mean IPPool?)"))
+        }
+    }
+
+    @Test func jsonSyntaxErrorNamesDocumentAndLine() {
+        do {
+            _ = try decodeResources(text: "{\"kind\": \"IPPool\"}\n{\"kind\": }")
+            Issue.record("should fail")
+        } catch {
+            guard case .syntax(let e) = error else { Issue.record("wrong error"); return }
+            #expect(e.document == 1 && e.line == 2)
+        }
+    }
+
+    /// Throughput of the text codecs (debug build): prints the figures reported in docs.
+    @Test func bulkDecodeEncode() throws {
+        let n = 2000
+        var pools: [Resource] = []
+        for i in 0..<n {
+            var p = IPPool(metadata: ObjectMeta(name: "pool-\(i)", labels: ["zone": "z\(i % 4)"]),
+                           spec: IPPoolSpec(cidr: "10.\(i / 256).\(i % 256).0/24"))
+            p.spec.blockSize = 26
+            pools.append(Resource(p).withDefaults())
+        }
+        let clock = ContinuousClock()
+        var yaml = "", json = ""
+        var listValue = Value.null
+        let toValueTime = clock.measure { listValue = ResourceDocuments.listValue(pools) }
+        let yamlEncodeTime = clock.measure { yaml = encode(listValue, format: .yaml) }
+        let jsonEncodeTime = clock.measure { json = encode(listValue, format: .json) }
+        var fromYAML: [Resource] = [], fromJSON: [Resource] = []
+        let yamlTime = try clock.measure { fromYAML = try decodeResources(text: yaml) }
+        let jsonTime = try clock.measure { fromJSON = try decodeResources(text: json) }
+        let validateTime = clock.measure { for p in fromYAML { _ = p.validate() } }
+        #expect(fromYAML == pools && fromJSON == pools)
+        print("bulk \(n) IPPools: toValue \(toValueTime), emit yaml \(yamlEncodeTime), emit json \(jsonEncodeTime), decode yaml \(yamlTime), decode json \(jsonTime), validate \(validateTime)")
     }
 }

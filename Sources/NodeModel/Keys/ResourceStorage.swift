@@ -17,6 +17,18 @@ public enum ResourceStorage {
         }
     }
 
+    /// The stored bytes: compact JSON, as Calico's etcd backend writes them.
+    public static func bytes(for r: Resource) -> [UInt8] { Array(value(for: r).json.utf8) }
+
+    /// Decodes stored JSON bytes (see `decode(key:value:revision:)`).
+    public static func decode(key: String, bytes: [UInt8], revision: Int64? = nil) throws(ResourceError) -> Resource {
+        let value: Value
+        do { value = try Value(jsonBytes: bytes) } catch {
+            throw ResourceError(DocumentRef(name: key), FieldError(.root, "stored value is not valid JSON: \(error)"))
+        }
+        return try decode(key: key, value: value, revision: revision)
+    }
+
     /// Decodes what is stored at `key`; `revision` becomes `metadata.resourceVersion`.
     public static func decode(key: String, value: Value, revision: Int64? = nil) throws(ResourceError) -> Resource {
         let ref = DocumentRef(name: key)
@@ -40,7 +52,7 @@ public enum ResourceStorage {
             case .handle(let id):
                 r = .ipamHandle(IPAMHandle(metadata: ObjectMeta(name: id), spec: try IPAMHandleSpec(handleID: id, storage: value)))
             case .ipamConfig:
-                r = .ipamConfiguration(IPAMConfiguration(spec: try IPAMConfigurationSpec(storage: value)))
+                r = .ipamConfiguration(IPAMConfiguration(metadata: ObjectMeta(name: "default"), spec: try IPAMConfigurationSpec(storage: value)))
             }
         } catch {
             throw ResourceError(ref, error)

@@ -61,6 +61,7 @@ public enum LogSeverity: String, StringEnum {
 
 /// `BGPConfigurationSpec` (calico.md §1.3). Name `default` is global, `node.<name>` per node.
 public struct BGPConfigurationSpec: ResourceSpec {
+    public static let kind = ResourceKind.bgpConfiguration
     public var logSeverityScreen: LogSeverity? = nil
     public var nodeToNodeMeshEnabled: Bool? = nil
     public var asNumber: ASNumber? = nil
@@ -136,12 +137,4 @@ public struct BGPConfigurationSpec: ResourceSpec {
     }
 }
 
-public struct BGPConfiguration: CalicoResource {
-    public static let kind = ResourceKind.bgpConfiguration
-    public var metadata: ObjectMeta
-    public var spec: BGPConfigurationSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: BGPConfigurationSpec = BGPConfigurationSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias BGPConfiguration = CalicoObject<BGPConfigurationSpec>

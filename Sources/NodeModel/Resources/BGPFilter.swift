@@ -109,6 +109,7 @@ public struct BGPFilterRule: Hashable, Sendable, ValueCodable {
 
 /// `BGPFilterSpec` (calico.md §1.5): ordered rules, first match wins.
 public struct BGPFilterSpec: ResourceSpec {
+    public static let kind = ResourceKind.bgpFilter
     public var exportV4: [BGPFilterRule] = []
     public var importV4: [BGPFilterRule] = []
     public var exportV6: [BGPFilterRule] = []
@@ -128,12 +129,4 @@ public struct BGPFilterSpec: ResourceSpec {
     }
 }
 
-public struct BGPFilter: CalicoResource {
-    public static let kind = ResourceKind.bgpFilter
-    public var metadata: ObjectMeta
-    public var spec: BGPFilterSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: BGPFilterSpec = BGPFilterSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias BGPFilter = CalicoObject<BGPFilterSpec>

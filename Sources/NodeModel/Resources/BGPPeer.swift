@@ -18,6 +18,7 @@ public enum ReversePeering: String, StringEnum {
 
 /// `BGPPeerSpec` (calico.md §1.2). Neither `node` nor `nodeSelector` means a global peer.
 public struct BGPPeerSpec: ResourceSpec {
+    public static let kind = ResourceKind.bgpPeer
     public var node: String = ""
     /// `IP`, `IPv4:port` or `[IPv6]:port`; see `peerEndpoint` for the parsed form.
     public var peerIP: String = ""
@@ -89,12 +90,4 @@ public struct BGPPeerSpec: ResourceSpec {
     }
 }
 
-public struct BGPPeer: CalicoResource {
-    public static let kind = ResourceKind.bgpPeer
-    public var metadata: ObjectMeta
-    public var spec: BGPPeerSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: BGPPeerSpec = BGPPeerSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias BGPPeer = CalicoObject<BGPPeerSpec>

@@ -7,6 +7,7 @@ public enum BlockAffinityState: String, StringEnum {
 /// A node's claim on an IPAM block (calico.md §1.6). Calico's etcd layout encodes node and
 /// CIDR in the key and stores only `{"state":..., "deleted":false}` as the value.
 public struct BlockAffinitySpec: ResourceSpec {
+    public static let kind = ResourceKind.blockAffinity
     public var state: BlockAffinityState = .confirmed
     public var node: String = ""
     /// `host` (default) or `virtual`.
@@ -60,14 +61,9 @@ public struct BlockAffinitySpec: ResourceSpec {
     }
 }
 
-public struct BlockAffinity: CalicoResource {
-    public static let kind = ResourceKind.blockAffinity
-    public var metadata: ObjectMeta
-    public var spec: BlockAffinitySpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: BlockAffinitySpec = BlockAffinitySpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
+public typealias BlockAffinity = CalicoObject<BlockAffinitySpec>
+
+extension CalicoObject where Spec == BlockAffinitySpec {
     /// Named as Calico names BlockAffinity objects: `<node>-<cidr name>`.
     public init(spec: BlockAffinitySpec) {
         self.init(metadata: ObjectMeta(name: spec.node + "-" + IPAMNames.resourceName(cidr: spec.cidr)), spec: spec)
@@ -77,6 +73,7 @@ public struct BlockAffinity: CalicoResource {
 /// An IPAM handle: which blocks hold addresses for one owner (pod, tunnel), and how many.
 /// Stored at `/calico/ipam/v2/handle/<id>` as `{"block":{"10.0.0.0/26":1},"deleted":false}`.
 public struct IPAMHandleSpec: ResourceSpec {
+    public static let kind = ResourceKind.ipamHandle
     public var handleID: String = ""
     /// Block CIDR → number of addresses this handle holds there.
     public var block: [String: Int] = [:]
@@ -109,12 +106,4 @@ public struct IPAMHandleSpec: ResourceSpec {
     }
 }
 
-public struct IPAMHandle: CalicoResource {
-    public static let kind = ResourceKind.ipamHandle
-    public var metadata: ObjectMeta
-    public var spec: IPAMHandleSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: IPAMHandleSpec = IPAMHandleSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias IPAMHandle = CalicoObject<IPAMHandleSpec>

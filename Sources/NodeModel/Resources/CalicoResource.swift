@@ -1,6 +1,8 @@
-/// A spec type: strict `Value` decoding plus a zero value (`init()`) for absent specs.
+/// A spec type: strict `Value` decoding, a zero value (`init()`) for absent specs, and the
+/// kind of resource it is the spec of.
 public protocol ResourceSpec: ValueCodable, Hashable, Sendable {
     init()
+    static var kind: ResourceKind { get }
 }
 
 /// One `projectcalico.org/v3` resource type: metadata, a typed spec and (read-only for users)
@@ -47,4 +49,16 @@ extension CalicoResource {
 
     public var name: String { metadata.name }
     public var namespace: String { metadata.namespace }
+}
+
+/// The one concrete resource type: every kind is `CalicoObject<ItsSpec>` under its Calico name
+/// (`IPPool = CalicoObject<IPPoolSpec>`), so metadata/status handling exists once.
+public struct CalicoObject<Spec: ResourceSpec>: CalicoResource {
+    public static var kind: ResourceKind { Spec.kind }
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: Value? = nil
+    public init(metadata: ObjectMeta = ObjectMeta(), spec: Spec = Spec()) {
+        self.metadata = metadata; self.spec = spec
+    }
 }

@@ -34,6 +34,7 @@ public struct AllocationAttribute: Hashable, Sendable, ValueCodable {
 /// Calico's field names (`handle_id`, `sequenceNumberForAllocation`...), so either can read
 /// what the other wrote.
 public struct IPAMBlockSpec: ResourceSpec {
+    public static let kind = ResourceKind.ipamBlock
     public var cidr: String = ""
     /// `host:<node>` or `virtual:<node>`; nil = not affine.
     public var affinity: String? = nil
@@ -105,14 +106,9 @@ public struct IPAMBlockSpec: ResourceSpec {
     public var prefix: IPPrefix? { IPPrefix(cidr) }
 }
 
-public struct IPAMBlock: CalicoResource {
-    public static let kind = ResourceKind.ipamBlock
-    public var metadata: ObjectMeta
-    public var spec: IPAMBlockSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: IPAMBlockSpec = IPAMBlockSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
+public typealias IPAMBlock = CalicoObject<IPAMBlockSpec>
+
+extension CalicoObject where Spec == IPAMBlockSpec {
     /// A block named as Calico names its CRD objects (`10-244-1-0-26`).
     public init(spec: IPAMBlockSpec) {
         self.init(metadata: ObjectMeta(name: IPAMNames.resourceName(cidr: spec.cidr)), spec: spec)

@@ -4,6 +4,7 @@ public enum KubeVirtVMAddressPersistence: String, StringEnum {
 
 /// `IPAMConfigurationSpec` (calico.md §1.6); the single instance is named `default`.
 public struct IPAMConfigurationSpec: ResourceSpec {
+    public static let kind = ResourceKind.ipamConfiguration
     /// No borrowing of addresses from blocks affine to other hosts.
     public var strictAffinity: Bool = false
     /// nil = not set; Calico's default is true.
@@ -58,12 +59,4 @@ public struct IPAMConfigurationSpec: ResourceSpec {
     }
 }
 
-public struct IPAMConfiguration: CalicoResource {
-    public static let kind = ResourceKind.ipamConfiguration
-    public var metadata: ObjectMeta
-    public var spec: IPAMConfigurationSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(name: "default"), spec: IPAMConfigurationSpec = IPAMConfigurationSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias IPAMConfiguration = CalicoObject<IPAMConfigurationSpec>

@@ -20,6 +20,7 @@ public enum IPPoolAssignmentMode: String, StringEnum {
 /// `IPPoolSpec` (calico.md §1.1). Zero values mean "not set"; `withDefaults()` fills Calico's
 /// defaults (blockSize 26/122, modes Never, nodeSelector all(), ...).
 public struct IPPoolSpec: ResourceSpec {
+    public static let kind = ResourceKind.ipPool
     /// The pool's CIDR, strictly masked (validated, kept as written).
     public var cidr: String = ""
     public var vxlanMode: EncapMode? = nil
@@ -70,12 +71,4 @@ public struct IPPoolSpec: ResourceSpec {
     }
 }
 
-public struct IPPool: CalicoResource {
-    public static let kind = ResourceKind.ipPool
-    public var metadata: ObjectMeta
-    public var spec: IPPoolSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: IPPoolSpec = IPPoolSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias IPPool = CalicoObject<IPPoolSpec>

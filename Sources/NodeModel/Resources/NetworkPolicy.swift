@@ -1,6 +1,7 @@
 /// `NetworkPolicySpec` (namespaced) and, with the GNP-only fields set, `GlobalNetworkPolicySpec`:
 /// both share this shape so rule validation and the dataplane compile them alike.
 public struct NetworkPolicySpec: ResourceSpec {
+    public static let kind = ResourceKind.networkPolicy
     public var tier: String = ""
     /// Lower orders apply first; nil = last (ties broken by name).
     public var order: Double? = nil
@@ -49,6 +50,7 @@ public struct NetworkPolicySpec: ResourceSpec {
 }
 
 public struct GlobalNetworkPolicySpec: ResourceSpec {
+    public static let kind = ResourceKind.globalNetworkPolicy
     /// The fields shared with `NetworkPolicySpec`.
     public var common = NetworkPolicySpec()
     public var doNotTrack: Bool = false
@@ -79,22 +81,6 @@ public struct GlobalNetworkPolicySpec: ResourceSpec {
     }
 }
 
-public struct NetworkPolicy: CalicoResource {
-    public static let kind = ResourceKind.networkPolicy
-    public var metadata: ObjectMeta
-    public var spec: NetworkPolicySpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: NetworkPolicySpec = NetworkPolicySpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias NetworkPolicy = CalicoObject<NetworkPolicySpec>
 
-public struct GlobalNetworkPolicy: CalicoResource {
-    public static let kind = ResourceKind.globalNetworkPolicy
-    public var metadata: ObjectMeta
-    public var spec: GlobalNetworkPolicySpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: GlobalNetworkPolicySpec = GlobalNetworkPolicySpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias GlobalNetworkPolicy = CalicoObject<GlobalNetworkPolicySpec>

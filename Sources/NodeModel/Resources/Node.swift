@@ -108,6 +108,7 @@ public struct NodeInterface: Hashable, Sendable, ValueCodable {
 
 /// `NodeSpec` (calico.md §1.4).
 public struct NodeSpec: ResourceSpec {
+    public static let kind = ResourceKind.node
     public var bgp: NodeBGPSpec? = nil
     public var ipv4VXLANTunnelAddr: String = ""
     public var vxlanTunnelMACAddr: String = ""
@@ -150,12 +151,4 @@ public struct NodeSpec: ResourceSpec {
     }
 }
 
-public struct Node: CalicoResource {
-    public static let kind = ResourceKind.node
-    public var metadata: ObjectMeta
-    public var spec: NodeSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: NodeSpec = NodeSpec()) {
-        self.metadata = metadata; self.spec = spec
-    }
-}
+public typealias Node = CalicoObject<NodeSpec>

@@ -36,6 +36,7 @@ public struct WorkloadEndpointPort: Hashable, Sendable, ValueCodable {
 
 /// `WorkloadEndpointSpec` (calico.md §1.8). `qosControls` is kept verbatim.
 public struct WorkloadEndpointSpec: ResourceSpec {
+    public static let kind = ResourceKind.workloadEndpoint
     public var orchestrator: String = ""
     public var workload: String = ""
     public var node: String = ""
@@ -102,12 +103,22 @@ public struct WorkloadEndpointSpec: ResourceSpec {
     }
 }
 
-public struct WorkloadEndpoint: CalicoResource {
-    public static let kind = ResourceKind.workloadEndpoint
-    public var metadata: ObjectMeta
-    public var spec: WorkloadEndpointSpec
-    public var status: Value? = nil
-    public init(metadata: ObjectMeta = ObjectMeta(), spec: WorkloadEndpointSpec = WorkloadEndpointSpec()) {
-        self.metadata = metadata; self.spec = spec
+public typealias WorkloadEndpoint = CalicoObject<WorkloadEndpointSpec>
+
+extension WorkloadEndpointSpec {
+    /// The resource name Calico derives from the endpoint's identifiers
+    /// (`names.WorkloadEndpointIdentifiers.CalculateWorkloadEndpointName`): node, orchestrator,
+    /// pod (k8s) / containerID (cni) / workload, and endpoint, each with `-` doubled, joined by
+    /// `-`; e.g. `node1-k8s-web--0-eth0`.
+    public var calicoName: String {
+        let middle: String
+        switch orchestrator {
+        case "k8s": middle = pod
+        case "cni": middle = containerID
+        default: middle = workload
+        }
+        return [node, orchestrator, middle, endpoint]
+            .map { String($0.flatMap { $0 == "-" ? ["-", "-"] : [$0] }) }
+            .joined(separator: "-")
     }
 }

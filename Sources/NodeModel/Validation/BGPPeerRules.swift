@@ -4,6 +4,7 @@ import NetCore
 public struct PeerEndpoint: Hashable, Sendable {
     public var address: IPAddress
     public var port: UInt16?
+    public init(address: IPAddress, port: UInt16? = nil) { self.address = address; self.port = port }
 
     /// Accepts `IP`, `IPv4:port` and `[IPv6]:port` (validator `processIPPort`); port ≥ 1.
     public static func parse(_ text: String) -> Result<PeerEndpoint, FieldError> {

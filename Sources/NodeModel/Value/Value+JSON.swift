@@ -26,79 +26,83 @@ extension Value {
     }
 
     /// Compact JSON (`{"a":1}`), keys in stored order.
-    public var json: String {
-        var out = ""
-        Value.writeJSON(self, into: &out, indent: nil, level: 0)
-        return out
-    }
+    public var json: String { String(decoding: jsonBytes(indent: nil), as: UTF8.self) }
 
     /// JSON with `indent` spaces per level, keys in stored order (like `calicoctl -o json`).
-    public func prettyJSON(indent: Int = 2) -> String {
-        var out = ""
+    public func prettyJSON(indent: Int = 2) -> String { String(decoding: jsonBytes(indent: indent), as: UTF8.self) }
+
+    /// JSON as UTF-8 bytes (what the datastore stores); compact when `indent` is nil.
+    public func jsonBytes(indent: Int? = nil) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         Value.writeJSON(self, into: &out, indent: indent, level: 0)
         return out
     }
 
-    static func writeJSON(_ v: Value, into out: inout String, indent: Int?, level: Int) {
+    static func writeJSON(_ v: Value, into out: inout [UInt8], indent: Int?, level: Int) {
         func newline(_ l: Int) {
             guard let indent else { return }
-            out += "\n" + String(repeating: " ", count: indent * l)
+            out.append(0x0A)
+            out.append(contentsOf: repeatElement(0x20, count: indent * l))
         }
         switch v {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += formatDouble(d)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: formatDouble(d).utf8)
         case .string(let s): writeJSONString(s, into: &out)
         case .array(let a):
-            if a.isEmpty { out += "[]"; return }
-            out += "["
+            if a.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (i, e) in a.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(level + 1)
                 writeJSON(e, into: &out, indent: indent, level: level + 1)
             }
             newline(level)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let o):
-            if o.isEmpty { out += "{}"; return }
-            out += "{"
+            if o.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
             for (i, f) in o.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(level + 1)
                 writeJSONString(f.key, into: &out)
-                out += indent == nil ? ":" : ": "
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(0x20) }
                 writeJSON(f.value, into: &out, indent: indent, level: level + 1)
             }
             newline(level)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    /// Shortest round-tripping text; integral doubles keep a `.0`-free Go-like form (`1e+21`
-    /// style is left to Swift). Non-finite values have no JSON form and print as null.
+    /// Shortest round-tripping text. Integral doubles keep a `.0` so they read back as
+    /// doubles (model encoding already turns integral values into `.int`). Non-finite values
+    /// have no JSON form and print as null.
     static func formatDouble(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) + ".0" }
         return "\(d)"
     }
 
-    static func writeJSONString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            default: out.unicodeScalars.append(u)
+    /// Escapes `"`, `\` and control characters; everything else is copied as UTF-8.
+    static func writeJSONString(_ s: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(0x5C); out.append(0x22)
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+            default: out.append(b)
             }
         }
-        out += "\""
+        out.append(0x22)
     }
 }
 
@@ -118,7 +122,12 @@ struct JSONParser {
     }
 
     mutating func skipSpace() {
-        while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
+        while pos < bytes.count {
+            switch bytes[pos] {
+            case 0x20, 0x09, 0x0A, 0x0D: pos += 1
+            default: return
+            }
+        }
     }
 
     mutating func expect(_ word: String, _ v: Value) throws(JSONParseError) -> Value {

@@ -44,6 +44,36 @@ public enum Value: Hashable, Sendable {
         }
     }
 
+    /// Objects compare as JSON objects do: the same keys with equal values, in any order (a
+    /// YAML round trip sorts keys; opaque fields such as `status` must still compare equal).
+    public static func == (l: Value, r: Value) -> Bool {
+        switch (l, r) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.double(let a), .double(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
+            guard a.count == b.count else { return false }
+            if a == b { return true }
+            return a.sorted { $0.key < $1.key } == b.sorted { $0.key < $1.key }
+        default: return false
+        }
+    }
+
+    public func hash(into h: inout Hasher) {
+        switch self {
+        case .null: h.combine(0)
+        case .bool(let b): h.combine(1); h.combine(b)
+        case .int(let i): h.combine(2); h.combine(i)
+        case .double(let d): h.combine(3); h.combine(d)
+        case .string(let s): h.combine(4); h.combine(s)
+        case .array(let a): h.combine(5); h.combine(a)
+        case .object(let o): h.combine(6); h.combine(o.sorted { $0.key < $1.key })
+        }
+    }
+
     /// The name of this value's type as error messages print it.
     public var typeName: String {
         switch self {
