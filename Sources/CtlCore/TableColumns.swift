@@ -57,7 +57,9 @@ public enum TableColumns {
             return [r.name, n("exportV4"), n("importV4"), n("exportV6"), n("importV6")]
         case .workloadEndpoint:
             let nets = (spec["ipNetworks"]?.arrayValue ?? []).map(cell).joined(separator: ",")
-            let base = [r.id.namespace, s("workload"), s("node"), nets, s("interfaceName")]
+            // Kubernetes endpoints carry the pod name instead of a workload.
+            let workload = nonEmpty(spec["workload"]) ?? s("pod")
+            let base = [r.id.namespace, workload, s("node"), nets, s("interfaceName")]
             guard wide else { return base }
             let profiles = (spec["profiles"]?.arrayValue ?? []).map(cell).joined(separator: ",")
             let nats = (spec["ipNATs"]?.arrayValue ?? []).map { n in
