@@ -43,6 +43,21 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
                 == one.replacingOccurrences(of: #"resourceVersion: "\d+""#, with: "", options: .regularExpression))
     }
 
+    @Test func getByFileAndDeleteByListOutput() throws {
+        let h = try CtlHarness(); defer { h.cleanup() }
+        try h.ok(["apply", "-f", fixtures + "/multi.yaml"])
+        // Mixed kinds from a file: one table per kind; YAML is a `List` that re-applies.
+        let tables = try h.ok(["get", "-f", fixtures + "/multi.yaml"])
+        #expect(tables.components(separatedBy: "NAME ").count == 3)
+        let mixed = try h.ok(["get", "-f", fixtures + "/multi.yaml", "-o", "yaml"])
+        #expect(mixed.contains("kind: List"))
+        #expect(try h.ok(["apply", "-f", "-"], stdin: mixed) == "Successfully applied 4 resource(s)\n")
+        // What `get -o yaml` prints is also a valid delete file.
+        let peers = try h.ok(["get", "bgppeers", "-o", "yaml"])
+        #expect(try h.ok(["delete", "-f", "-"], stdin: peers) == "Successfully deleted 2 'BGPPeer' resource(s)\n")
+        #expect(try h.ok(["get", "ippools"]).contains("pool-a"))
+    }
+
     @Test func createOnExistingFailsAndSkipExists() throws {
         let h = try CtlHarness(); defer { h.cleanup() }
         #expect(try h.ok(["create", "-f", fixtures + "/multi.yaml"]) == "Successfully created 4 resource(s)\n")
