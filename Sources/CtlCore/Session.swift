@@ -44,7 +44,7 @@ public final class Session {
         let r = try run("create", docs) { () throws(ClientError) in try client.create(docs, skipExisting: skipExists) }
         let skipped = r.count(.skipped)
         let note = skipped > 0 ? " (\(skipped) already existed and were skipped)" : ""
-        return success("created", r.items.count, kinds(r)) + note + "\n"
+        return success("created", r.count(.created), kinds(r)) + note + "\n"
     }
 
     public func apply(_ input: InputText) throws(CtlError) -> String {

@@ -67,7 +67,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(r.stderr.contains("resource already exists: IPPool(pool-a)"))
         #expect(r.stdout.isEmpty)
         let skip = try h.ok(["create", "--skip-exists", "-f", fixtures + "/multi.yaml"])
-        #expect(skip.hasPrefix("Successfully created 4 resource(s)"))
+        #expect(skip == "Successfully created 0 resource(s) (4 already existed and were skipped)\n")
     }
 
     @Test func replaceOnMissingFails() throws {

@@ -2,6 +2,7 @@ import Datastore
 import Foundation
 import NodeModel
 import Testing
+import TestSupport
 @testable import ResourceClient
 
 @Suite struct ResourceClientTests {
@@ -232,4 +233,39 @@ import Testing
         #expect(MergePatch.apply(try Value(json: #"["c"]"#), to: try Value(json: #"{"a":"b"}"#))
                 == (try Value(json: #"["c"]"#)))
     }
+}
+
+@Suite struct ResourceWatchTests {
+    @Test func listThenWatchMissesNothing() throws {
+        let store = MemoryDatastore()
+        let client = ResourceClient(datastore: store)
+        try client.apply([Doc.peer("a", ip: "192.0.2.1", asn: 65001), Doc.pool("p", "10.0.0.0/16")])
+        let (peers, revision) = try client.listAll(kind: .bgpPeer)
+        #expect(peers.map(\.name) == ["a"])
+
+        let events = Locked<[ResourceEvent]>([])
+        let handle = try client.watch(kind: .bgpPeer, afterRevision: revision) { e in events.withLock { $0.append(e) } }
+        defer { handle.cancel() }
+        try client.apply([Doc.peer("b", ip: "192.0.2.2", asn: 65002)])
+        try client.delete([ResourceID(kind: .bgpPeer, name: "a")])
+
+        #expect(eventually {
+            events.withLock { $0.contains { if case .deleted = $0 { true } else { false } } }
+        })
+        let seen = events.withLock { $0 }
+        let upserts = seen.compactMap { if case .upsert(let r) = $0 { r.name } else { nil } }
+        let deletes = seen.compactMap { if case .deleted(let id, _) = $0 { id } else { nil } }
+        #expect(upserts == ["b"])
+        #expect(deletes == [ResourceID(kind: .bgpPeer, name: "a")])
+        #expect(seen.contains { if case .inSync = $0 { true } else { false } })
+    }
+}
+
+/// A lock-protected value for collecting events from a watch queue.
+final class Locked<T>: @unchecked Sendable {
+    // Invariant: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func withLock<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&value) } }
 }
