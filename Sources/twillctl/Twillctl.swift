@@ -13,6 +13,21 @@ struct Twillctl: ParsableCommand {
         ])
 
     @OptionGroup var global: GlobalOptions
+
+    /// Like ArgumentParser's, but usage errors print as `error: …` (as every other error).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode {
+                exit(withError: error)
+            }
+            Console.err("error: \(message(for: error))\nSee 'twillctl --help'.\n")
+            exit(withError: ExitCode(code.rawValue))
+        }
+    }
 }
 
 /// Options every command takes (before or after the command name).
