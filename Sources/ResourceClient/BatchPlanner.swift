@@ -101,17 +101,17 @@ enum BatchPlanner {
                     plan.entries.append(entry(stamped, .created))
                     continue
                 }
-                let oldResource: Resource
-                do { oldResource = try ModelBridge.decode(old) } catch {
-                    errors.append(error)
-                    continue
+                // A stored value that no longer decodes (written by an older version, or by
+                // hand) is simply replaced: nothing to keep, nothing to compare.
+                var merged = stampedForCreate(new, stamp())
+                if let oldResource = try? ModelBridge.decode(old) {
+                    let immutable = CrossChecks.immutableFieldErrors(old: oldResource, new: new)
+                    if !immutable.isEmpty {
+                        errors.append(.invalid(ResourceError(doc.ref, immutable)))
+                        continue
+                    }
+                    merged = mergedForUpdate(new, stored: oldResource)
                 }
-                let immutable = CrossChecks.immutableFieldErrors(old: oldResource, new: new)
-                if !immutable.isEmpty {
-                    errors.append(.invalid(ResourceError(doc.ref, immutable)))
-                    continue
-                }
-                let merged = mergedForUpdate(new, stored: oldResource)
                 plan.ops.append(.update(key: doc.key, value: ModelBridge.encode(merged), expectedRevision: old.revision))
                 plan.entries.append(entry(merged, .updated))
             }

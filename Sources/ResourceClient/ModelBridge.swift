@@ -72,10 +72,10 @@ enum ModelBridge {
     static func decode(_ pair: KVPair) throws(ClientError) -> Resource {
         let value: Value
         do { value = try Value(jsonBytes: pair.value) } catch {
-            throw .invalid(ResourceError(DocumentRef(name: pair.key), FieldError(.root, "stored value is not JSON: \(error)")))
+            throw .corrupt(key: pair.key, reason: "not JSON: \(error)")
         }
         do { return try ResourceStorage.decode(key: pair.key, value: value, revision: pair.revision) } catch {
-            throw .invalid(error)
+            throw .corrupt(key: pair.key, reason: error.errors.map(\.description).joined(separator: "; "))
         }
     }
 }

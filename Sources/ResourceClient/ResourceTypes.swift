@@ -57,6 +57,9 @@ public enum ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The resource changed since the version the caller gave.
     case conflict(ResourceID, reason: String)
     case unknownKind(String)
+    /// The value stored at `key` does not decode (written by hand or by an older version);
+    /// `apply`/`replace` overwrite it and `delete` removes it.
+    case corrupt(key: String, reason: String)
     /// An `update` closure refused the change (the message says why).
     case rejected(String)
     /// Several documents failed; nothing was written.
@@ -71,6 +74,7 @@ public enum ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         case .conflict(let id, let reason): "update conflict: \(id): \(reason)"
         case .unknownKind(let k): "resource type '\(k)' is not supported"
         case .rejected(let m): m
+        case .corrupt(let key, let reason): "the value stored at \(key) does not decode: \(reason)"
         case .multiple(let errors): errors.map(\.description).joined(separator: "\n")
         case .datastore(let e): e.description
         }

@@ -214,6 +214,17 @@ import TestSupport
         #expect(try store.list(prefix: "/calico/").pairs.isEmpty)
     }
 
+    @Test func undecodableStoredValueIsReplacedByApply() throws {
+        try store.put("/calico/resources/v3/projectcalico.org/bgppeers/p", value: Array(#"{"kind":"BGPPeer","junk":1}"#.utf8))
+        #expect(throws: ClientError.corrupt(key: "/calico/resources/v3/projectcalico.org/bgppeers/p",
+                                            reason: "junk: unknown field \"junk\"")) {
+            try client.list(kind: .bgpPeer)
+        }
+        let r = try client.apply([Doc.peer("p", ip: "192.0.2.1", asn: 65001)])
+        #expect(r.items.map(\.outcome) == [.updated])
+        #expect(try client.get(ResourceID(kind: .bgpPeer, name: "p")).resource.as(BGPPeer.self)?.spec.peerIP == "192.0.2.1")
+    }
+
     @Test func duplicateInBatchIsRejected() throws {
         #expect {
             try client.apply([Doc.pool("a", "10.0.0.0/16"), Doc.pool("a", "10.1.0.0/16")])
