@@ -44,7 +44,11 @@ public final class SQLiteDatastore: Datastore {
         let c: SQLiteConnection
         do {
             c = try SQLiteConnection(path: path, create: true, busyTimeoutMilliseconds: options.busyTimeout.milliseconds)
-            try c.transaction(immediate: true) { try c.exec(SQLiteSchema.create) }
+            // Only a new file takes the write lock to create the schema, so opening an existing
+            // store (every twillctl run) never waits behind busy writers.
+            if try c.queryInt(SQLiteSchema.tableCount) != 3 {
+                try c.transaction(immediate: true) { try c.exec(SQLiteSchema.create) }
+            }
             let version = try c.statement(SQLiteSchema.meta)
             defer { version.reset() }
             guard try version.step() else {

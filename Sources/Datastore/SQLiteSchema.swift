@@ -27,6 +27,8 @@ enum SQLiteSchema {
         ) WITHOUT ROWID;
         """
 
+    static let tableCount =
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'kv', 'changes')"
     static let meta = "SELECT revision, compacted, schema_version FROM meta WHERE id = 1"
     static let revision = "SELECT revision FROM meta WHERE id = 1"
     static let setRevision = "UPDATE meta SET revision = ?1 WHERE id = 1"

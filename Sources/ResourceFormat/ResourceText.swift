@@ -51,8 +51,10 @@ public func decodeResources(text: String, format: ResourceFormat? = nil) throws(
 /// Renders resources as calicoctl does: one resource as itself, several as a list
 /// (`<Kind>List` when all share a kind, else `List`). YAML keys are sorted like calicoctl's
 /// output; JSON keeps Calico's field order, pretty-printed.
-public func encode(_ resources: [Resource], format: ResourceFormat) -> String {
-    let value = resources.count == 1 ? resources[0].toValue() : ResourceDocuments.listValue(resources)
+/// `listKind` names the list's kind when `resources` is empty (`get ippools` with no pools
+/// prints an empty `IPPoolList`).
+public func encode(_ resources: [Resource], format: ResourceFormat, listKind: ResourceKind? = nil) -> String {
+    let value = resources.count == 1 ? resources[0].toValue() : ResourceDocuments.listValue(resources, kind: listKind)
     return encode(value, format: format)
 }
 

@@ -98,6 +98,8 @@ public enum YAMLWriter {
         needsQuotes(s) ? quoted(s) : s
     }
 
+    static let indicatorBytes: [UInt8] = Array("-?:,[]{}#&*!|>'\"%@`".utf8)
+
     /// Works on UTF-8 bytes: this runs for every scalar printed, and Character-level String
     /// operations (and Foundation's `contains`, which Yams pulls in) are far slower.
     static func needsQuotes(_ s: String) -> Bool {
@@ -106,8 +108,7 @@ public enum YAMLWriter {
         // Would a plain scalar read back as something else (number, bool, null)?
         if ScalarResolver.mayBeNonString(b), ScalarResolver.resolve(plain: s) != .string(s) { return true }
         if first == 0x20 || last == 0x20 || last == UInt8(ascii: ":") { return true }
-        let indicators: [UInt8] = Array("-?:,[]{}#&*!|>'\"%@`".utf8)
-        if indicators.contains(first) {
+        if indicatorBytes.contains(first) {
             // `-x`, `?x`, `:x` are plain when followed by a non-space; `---` starts a document.
             let dashLike = first == UInt8(ascii: "-") || first == UInt8(ascii: "?") || first == UInt8(ascii: ":")
             if !dashLike || b.count == 1 || b[1] == 0x20 || s.hasPrefix("---") { return true }

@@ -49,6 +49,11 @@ import TestSupport
         let dir = try TempDir("twill-mp")
         defer { dir.cleanup() }
         let url = "sqlite:" + dir.file("shared.db")
+        // A watch in this process follows the four writers through the file.
+        let watcher = try SQLiteDatastore(path: dir.file("shared.db"))
+        let rec = WatchRecorder()
+        let h = try watcher.watch(prefix: "/hammer/keys/", afterRevision: 0, handler: rec.handler)
+        defer { h.cancel() }
         let results = try Self.runConcurrently(4) { i in
             [tool, "hammer", "create", "--datastore", url, "--prefix", "/hammer/keys/", "--tag", "p\(i)", "--n", "200"]
         }
@@ -64,6 +69,10 @@ import TestSupport
         #expect(list.revision == 800)
         // One revision per commit, never shared between processes.
         #expect(Set(list.pairs.map(\.revision)).count == 800)
+        // The watch saw every create exactly once, in revision order 1...800.
+        let puts = rec.wait(for: 801).compactMap { e -> KVPair? in if case .put(let p) = e { p } else { nil } }
+        #expect(puts.map(\.revision) == Array(1...800))
+        #expect(Set(puts.map(\.key)) == expected)
     }
 
     @Test func watchSeesAnotherProcessWithinLatencyTarget() throws {

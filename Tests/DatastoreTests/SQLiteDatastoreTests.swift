@@ -94,4 +94,26 @@ import TestSupport
         }
         #expect(why.contains(path) && why.contains("no such table: changes"))
     }
+
+    @Test func aWatchThatFallsBehindCompactionMustResync() throws {
+        let dir = try TempDir("twill-sqlite")
+        defer { dir.cleanup() }
+        let path = dir.file("t.db")
+        // The watcher looks at the file only every 2 s; meanwhile another connection writes 60
+        // revisions with a retention of 10, trimming history the watcher has not read yet.
+        let watcher = try SQLiteDatastore(path: path, options: .init(watchPollInterval: .seconds(2)))
+        let writer = try SQLiteDatastore(path: path, options: .init(changeLogRetention: 10, compactionSlack: 5))
+        let rec = WatchRecorder()
+        let h = try watcher.watch(prefix: "", afterRevision: 0, handler: rec.handler)
+        defer { h.cancel() }
+        #expect(rec.wait(for: 1) == [.inSync(revision: 0)])
+        for i in 0..<60 { try writer.put("/k", value: [UInt8(i)]) }
+        #expect(rec.wait(for: 2, timeout: 10) == [.inSync(revision: 0), .resyncRequired])
+        // A fresh watch from the listing works again.
+        let l = try watcher.list(prefix: "")
+        let again = WatchRecorder()
+        let h2 = try watcher.watch(prefix: "", afterRevision: l.revision, handler: again.handler)
+        defer { h2.cancel() }
+        #expect(again.wait(for: 1) == [.inSync(revision: 60)])
+    }
 }

@@ -140,6 +140,8 @@ import Testing
         #expect(try decodeResources(text: text) == rs)
         let mixed = try decodeResources(text: CalicoExamples.globalPeer + "\n---\n" + CalicoExamples.ipPool)
         #expect(encode(mixed, format: .yaml).contains("kind: List"))
+        #expect(encode([], format: .yaml, listKind: .ipPool) == "apiVersion: projectcalico.org/v3\nitems: []\nkind: IPPoolList\nmetadata: {}\n")
+        #expect(try decodeResources(text: encode([], format: .json, listKind: .bgpPeer)) == [])
     }
 
     @Test func jsonInputSingleArrayAndStream() throws {

@@ -110,6 +110,15 @@ import Testing
         #expect(back == expected)
     }
 
+    @Test func storedDocumentsFromNewerCalicoDropUnknownFields() throws {
+        let json = #"{"apiVersion":"projectcalico.org/v3","kind":"NetworkPolicy","metadata":{"name":"p","namespace":"ns","futureMeta":1},"spec":{"futureField":true,"ingress":[{"action":"Allow","futureRule":{}}],"selector":"all()"}}"#
+        let r = try ResourceStorage.decode(key: "/calico/resources/v3/projectcalico.org/networkpolicies/ns/p", bytes: Array(json.utf8))
+        let p = try #require(r.as(NetworkPolicy.self))
+        #expect(p.spec.ingress == [PolicyRule(action: .allow)] && p.spec.selector == "all()" && p.namespace == "ns")
+        // User input stays strict.
+        #expect(throws: ResourceTextError.self) { try decodeResources(text: json) }
+    }
+
     @Test func storageKeyKindMismatchIsAnError() throws {
         let r = try #require(try decodeResources(text: CalicoExamples.ipPool).first)
         #expect(throws: ResourceError.self) {

@@ -63,6 +63,8 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
               invalid: "{nodeSelector: all()}", path: "spec", message: "one of peerIP or peerSelector must be set"),
         .init(rule: "no asNumber with peerSelector", kind: "BGPPeer", valid: "{peerSelector: has(rr)}",
               invalid: "{peerSelector: has(rr), asNumber: 65000}", path: "spec.asNumber", message: "must be empty when peerSelector is set"),
+        .init(rule: "peerIP without asNumber is accepted", kind: "BGPPeer", valid: "{peerIP: 10.0.0.1}",
+              invalid: "{peerIP: 10.0.0.1, peerSelector: has(rr)}", path: "spec", message: "peerIP and peerSelector cannot both be set"),
         .init(rule: "peerIP with port", kind: "BGPPeer", valid: "{peerIP: '10.0.0.1:1179', asNumber: 65000}",
               invalid: "{peerIP: '10.0.0.1:0', asNumber: 65000}", path: "spec.peerIP", message: "invalid port"),
         .init(rule: "peerIP [IPv6]:port", kind: "BGPPeer", valid: "{peerIP: '[fd00::1]:179', asNumber: 65000}",
@@ -108,8 +110,8 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // Node
         .init(rule: "node bgp not empty", kind: "Node", valid: "{bgp: {ipv4Address: 10.0.0.5/24}}", invalid: "{bgp: {}}",
               path: "spec.bgp", message: "must not be empty"),
-        .init(rule: "node ipv4Address CIDR form", kind: "Node", valid: "{bgp: {ipv4Address: 10.0.0.5/24}}", invalid: "{bgp: {ipv4Address: 10.0.0.5}}",
-              path: "spec.bgp.ipv4Address", message: "must be in CIDR form"),
+        .init(rule: "node ipv4Address CIDR form (bare IP = /32, as Calico)", kind: "Node", valid: "{bgp: {ipv4Address: 10.0.0.5}}",
+              invalid: "{bgp: {ipv4Address: 10.0.0.5/33}}", path: "spec.bgp.ipv4Address", message: "in CIDR form"),
         .init(rule: "node ipv4Address family", kind: "Node", valid: "{bgp: {ipv6Address: 'fd00::5/64'}}", invalid: "{bgp: {ipv4Address: 'fd00::5/64'}}",
               path: "spec.bgp.ipv4Address", message: "is not an IPv4 address"),
         // NetworkPolicy / GlobalNetworkPolicy
@@ -149,6 +151,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // WorkloadEndpoint, IPAMConfiguration, names, labels
         .init(rule: "WEP ipNetworks are host prefixes", kind: "WorkloadEndpoint", valid: "{ipNetworks: [10.0.0.5/32, 'fd00::5/128']}",
               invalid: "{ipNetworks: [10.0.0.0/24]}", path: "spec.ipNetworks[0]", message: "/32 or /128"),
+        .init(rule: "WEP name matches identifiers", kind: "WorkloadEndpoint", name: "n1-k8s-web--0-eth0",
+              valid: "{node: n1, orchestrator: k8s, pod: web-0, endpoint: eth0}", invalid: "{node: n1, orchestrator: k8s, pod: web-0, endpoint: eth0}",
+              invalidName: "web", path: "metadata.name", message: "expected \"n1-k8s-web--0-eth0\""),
         .init(rule: "IPAMConfiguration is named default", kind: "IPAMConfiguration", name: "default", valid: "{strictAffinity: true}",
               invalid: "{strictAffinity: true}", invalidName: "other", path: "metadata.name", message: "must be \"default\""),
         .init(rule: "names are DNS-1123 subdomains", kind: "IPPool", name: "pool.a-1", valid: "{cidr: 10.0.0.0/16}",
@@ -170,6 +175,17 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         #expect(r.validate().map(\.path) == ["metadata.namespace"])
         #expect(r.withDefaults().validate() == [])
         #expect(r.withDefaults().namespace == "default")
+    }
+
+    @Test func unnamedWorkloadEndpointGetsCalicoName() throws {
+        let r = try #require(try decodeResources(text: """
+        apiVersion: projectcalico.org/v3
+        kind: WorkloadEndpoint
+        metadata: {namespace: prod}
+        spec: {node: node-1, orchestrator: k8s, pod: web-0, endpoint: eth0, ipNetworks: [10.0.0.1/32]}
+        """).first).withDefaults()
+        #expect(r.name == "node--1-k8s-web--0-eth0")
+        #expect(r.validate() == [])
     }
 
     @Test func labelsAreChecked() throws {

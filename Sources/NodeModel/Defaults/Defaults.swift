@@ -84,6 +84,11 @@ extension Resource: Defaultable {
         case .networkPolicy(var p): p.spec = p.spec.withDefaults(); r = .networkPolicy(p)
         case .globalNetworkPolicy(var p): p.spec.common = p.spec.common.withDefaults(); r = .globalNetworkPolicy(p)
         case .ipamConfiguration(var c): c.spec = c.spec.withDefaults(); r = .ipamConfiguration(c)
+        case .workloadEndpoint(var w):
+            // clientv3 `assignOrValidateName`: an unnamed endpoint gets the name derived from
+            // its identifiers.
+            if w.metadata.name.isEmpty, w.spec.hasIdentifiers { w.metadata.name = w.spec.calicoName }
+            r = .workloadEndpoint(w)
         default: break
         }
         return r

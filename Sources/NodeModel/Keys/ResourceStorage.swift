@@ -39,7 +39,7 @@ public enum ResourceStorage {
         do throws(FieldError) {
             switch parsed {
             case .resource(let kind, _, _):
-                r = try Resource(from: value, listKind: kind)
+                r = try decodeDroppingUnknownFields(value, kind: kind)
                 guard r.kind == kind else { throw FieldError("kind", "stored kind \(r.kind) does not match key") }
             case .block(let p):
                 var spec = try IPAMBlockSpec(from: value, at: .root)
@@ -59,5 +59,56 @@ public enum ResourceStorage {
         }
         if let revision { r.metadata.resourceVersion = String(revision) }
         return r
+    }
+
+    /// Stored documents may come from a newer Calico with fields this model does not know:
+    /// rather than making the whole resource unreadable, unknown fields are dropped (one by
+    /// one, as strict decoding names them). User input is never decoded this way.
+    static func decodeDroppingUnknownFields(_ value: Value, kind: ResourceKind) throws(FieldError) -> Resource {
+        var v = value
+        for _ in 0..<64 {
+            do {
+                return try Resource(from: v, listKind: kind)
+            } catch where error.reason.hasPrefix("unknown field") {
+                guard let pruned = v.removing(path: error.path) else { throw error }
+                v = pruned
+            }
+        }
+        return try Resource(from: v, listKind: kind)
+    }
+}
+
+extension Value {
+    /// The value without the member at `path` (`spec.ingress[0].foo`); nil if the path does
+    /// not lead to an object member. Keys with dots are not supported (schema field names
+    /// have none).
+    func removing(path: FieldPath) -> Value? {
+        var steps: [(key: String, index: Int?)] = []
+        for part in path.description.split(separator: ".") {
+            var key = Substring(part)
+            var index: Int? = nil
+            if key.last == "]", let open = key.lastIndex(of: "[") {
+                index = Int(key[key.index(after: open)..<key.index(before: key.endIndex)])
+                key = key[key.startIndex..<open]
+            }
+            steps.append((String(key), index))
+        }
+        return Value.removing(steps[...], from: self)
+    }
+
+    private static func removing(_ steps: ArraySlice<(key: String, index: Int?)>, from v: Value) -> Value? {
+        guard let step = steps.first, case .object = v, let child = v[step.key] else { return nil }
+        var out = v
+        if steps.count == 1, step.index == nil { out[step.key] = nil; return out }
+        if let i = step.index {
+            guard case .array(var items) = child, items.indices.contains(i) else { return nil }
+            guard let newItem = removing(steps.dropFirst(), from: items[i]) else { return nil }
+            items[i] = newItem
+            out[step.key] = .array(items)
+        } else {
+            guard let newChild = removing(steps.dropFirst(), from: child) else { return nil }
+            out[step.key] = newChild
+        }
+        return out
     }
 }

@@ -55,9 +55,10 @@ public enum ResourceDocuments {
     }
 
     /// The value for several resources as calicoctl prints them: a typed list (`IPPoolList`)
-    /// when all share a kind, else `kind: List`.
-    public static func listValue(_ resources: [Resource], resourceVersion: String? = nil) -> Value {
-        let kinds = Set(resources.map(\.kind))
+    /// when all share a kind (or, for an empty result, when `kind` names it), else `kind: List`.
+    public static func listValue(_ resources: [Resource], kind: ResourceKind? = nil, resourceVersion: String? = nil) -> Value {
+        var kinds = Set(resources.map(\.kind))
+        if kinds.isEmpty, let kind { kinds = [kind] }
         var w = ObjectWriter()
         w.always("apiVersion", ResourceKind.apiVersion)
         w.always("items", resources.map { $0.toValue() })

@@ -37,7 +37,9 @@ public struct NodeBGPSpec: Hashable, Sendable, ValueCodable {
     public var ipv4Interface: (address: IPAddress, subnet: IPPrefix)? { Self.parseInterface(ipv4Address) }
     public var ipv6Interface: (address: IPAddress, subnet: IPPrefix)? { Self.parseInterface(ipv6Address) }
 
+    /// `ADDRESS/LEN`, or a bare address taken as a host prefix (Calico's `ParseCIDROrIP`).
     static func parseInterface(_ text: String) -> (address: IPAddress, subnet: IPPrefix)? {
+        if let a = IPAddress(text) { return (a, IPPrefix(host: a)) }
         guard case .success(let p) = IPPrefix.parse(text, strict: false),
               let slash = text.firstIndex(of: "/"), let a = IPAddress(text[text.startIndex..<slash]) else { return nil }
         return (a, p)

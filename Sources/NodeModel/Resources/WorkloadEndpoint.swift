@@ -110,6 +110,9 @@ extension WorkloadEndpointSpec {
     /// (`names.WorkloadEndpointIdentifiers.CalculateWorkloadEndpointName`): node, orchestrator,
     /// pod (k8s) / containerID (cni) / workload, and endpoint, each with `-` doubled, joined by
     /// `-`; e.g. `node1-k8s-web--0-eth0`.
+    /// Node, orchestrator and endpoint are set (the parts the name is derived from).
+    public var hasIdentifiers: Bool { !node.isEmpty && !orchestrator.isEmpty && !endpoint.isEmpty }
+
     public var calicoName: String {
         let middle: String
         switch orchestrator {

@@ -69,9 +69,8 @@ enum BGPPeerRules {
         if !s.peerSelector.isEmpty && s.asNumber != nil {
             p.add("spec.asNumber", "must be empty when peerSelector is set (the AS comes from the selected nodes)")
         }
-        if !s.peerIP.isEmpty && s.asNumber == nil {
-            p.add("spec.asNumber", "required with peerIP")
-        }
+        // No "asNumber required with peerIP": Calico accepts it (the peer's AS then comes from
+        // the Calico node with that IP, else the global AS), so we do too.
         var endpoint: PeerEndpoint? = nil
         if !s.peerIP.isEmpty {
             switch PeerEndpoint.parse(s.peerIP) {

@@ -2,7 +2,11 @@ import NetCore
 
 /// WorkloadEndpoint validation (calico.md §1.8).
 enum WorkloadEndpointRules {
-    static func validate(_ s: WorkloadEndpointSpec, _ p: inout Problems) {
+    static func validate(_ w: WorkloadEndpoint, _ p: inout Problems) {
+        let s = w.spec
+        if s.hasIdentifiers && !w.name.isEmpty && w.name != s.calicoName {
+            p.add("metadata.name", "\"\(w.name)\" does not match the endpoint's identifiers: expected \"\(s.calicoName)\"")
+        }
         for (i, n) in s.ipNetworks.enumerated() {
             guard let prefix = IPPrefix.parse(n, strict: false).success else {
                 p.add(FieldPath("spec.ipNetworks").index(i), "invalid CIDR \"\(n)\""); continue

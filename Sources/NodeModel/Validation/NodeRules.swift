@@ -28,14 +28,14 @@ enum NodeRules {
     }
 
     /// Node BGP addresses are interface addresses in CIDR form (`10.0.0.5/24`): host bits are
-    /// expected, the length gives the subnet used for CrossSubnet decisions.
+    /// expected, the length gives the subnet used for CrossSubnet decisions. Like Calico's
+    /// `cidrv4`/`cidrv6` validators, a bare address is accepted as a host prefix.
     static func interface(_ text: String, family: IPFamily, at path: FieldPath, _ p: inout Problems) {
         guard !text.isEmpty else { return }
-        guard text.contains("/") else {
-            p.add(path, "\"\(text)\" must be in CIDR form (address/prefix-length, e.g. 10.0.0.5/24)")
+        guard let iface = NodeBGPSpec.parseInterface(text) else {
+            p.add(path, "\"\(text)\" is not an \(family) address in CIDR form (address/prefix-length, e.g. \(family == .v4 ? "10.0.0.5/24" : "fd00::5/64"))")
             return
         }
-        guard let iface = NodeBGPSpec.parseInterface(text) else { p.add(path, "invalid \(family) address \"\(text)\""); return }
         if iface.address.family != family { p.add(path, "\"\(text)\" is not an \(family) address") }
     }
 

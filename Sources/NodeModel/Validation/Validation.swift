@@ -22,7 +22,7 @@ extension Resource {
         case .bgpConfiguration(let r): BGPConfigurationRules.validate(r, &p)
         case .node(let r): NodeRules.validate(r.spec, &p)
         case .bgpFilter(let r): BGPFilterRules.validate(r.spec, &p)
-        case .workloadEndpoint(let r): WorkloadEndpointRules.validate(r.spec, &p)
+        case .workloadEndpoint(let r): WorkloadEndpointRules.validate(r, &p)
         case .networkPolicy(let r): PolicyRules.validate(r.spec, at: "spec", &p)
         case .globalNetworkPolicy(let r): PolicyRules.validate(r.spec, &p)
         case .ipamConfiguration(let r): IPAMRules.validate(r, &p)
