@@ -31,6 +31,11 @@ public final class Session {
         self.init(client: ResourceClient(datastore: store), logLevel: logLevel)
     }
 
+    /// A session on a throw-away in-memory store (validation without a reachable datastore).
+    public static func offline() -> Session {
+        Session(client: ResourceClient(datastore: MemoryDatastore()))
+    }
+
     public static func resolveURL(_ flag: String?, environment: [String: String]) -> String {
         if let flag, !flag.isEmpty { return flag }
         if let env = environment["TWILL_DATASTORE"], !env.isEmpty { return env }

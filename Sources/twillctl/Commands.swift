@@ -142,7 +142,17 @@ struct Validate: ParsableCommand {
     }
 
     func run() throws {
-        try withSession(root.global) { s throws(CtlError) in try s.validate(try Input.read(file.filename)) }
+        // Like calicoctl, validate works without a datastore: when none can be opened it checks
+        // the documents on their own (not against stored pools or versions) and says so.
+        let session: Session
+        do { session = try Session(datastoreURL: root.global.datastore) } catch {
+            Console.err("warning: \(error.message); validating without the stored state\n")
+            session = Session.offline()
+        }
+        do { Console.out(try session.validate(try Input.read(file.filename))) } catch {
+            Console.err("error: \(error.message)\n")
+            throw ExitCode(error.exitCode)
+        }
     }
 }
 
