@@ -19,6 +19,30 @@ public struct InputText: Sendable {
 }
 
 public enum Input {
+    /// `-f` input as calicoctl reads it: a file, `-` (stdin), or a directory whose `.yaml`,
+    /// `.yml` and `.json` files are read in name order (subdirectories too with `recursive`).
+    public static func readAll(_ filename: String?, recursive: Bool = false) throws(CtlError) -> [InputText] {
+        guard let filename, filename != "-" else { return [try read(filename)] }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: filename, isDirectory: &isDir), isDir.boolValue else {
+            return [try read(filename)]
+        }
+        let fm = FileManager.default
+        let entries: [String]
+        do {
+            entries = recursive ? (fm.enumerator(atPath: filename)?.allObjects as? [String] ?? [])
+                : try fm.contentsOfDirectory(atPath: filename)
+        } catch {
+            throw CtlError("cannot read directory \(filename): \(error.localizedDescription)")
+        }
+        let files = entries.filter { e in [".yaml", ".yml", ".json"].contains { e.hasSuffix($0) } }.sorted()
+            .map { (filename.hasSuffix("/") ? filename : filename + "/") + $0 }
+        if files.isEmpty { throw CtlError("no .yaml, .yml or .json files in \(filename)") }
+        var out: [InputText] = []
+        for f in files { out.append(try read(f)) }
+        return out
+    }
+
     /// Reads `-f` input: a file path, or `-` for stdin.
     public static func read(_ filename: String?) throws(CtlError) -> InputText {
         guard let filename else { throw CtlError("no input: give -f FILE (or -f - for stdin)") }

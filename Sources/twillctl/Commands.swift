@@ -9,9 +9,7 @@ struct Create: ParsableCommand {
     @ParentCommand var root: Twillctl
 
     func run() throws {
-        try withSession(root.global) { s throws(CtlError) in
-            try s.create(try Input.read(file.filename), skipExists: skipExists)
-        }
+        try forEachInput(file, root.global) { s, input throws(CtlError) in try s.create(input, skipExists: skipExists) }
     }
 }
 
@@ -22,7 +20,7 @@ struct Apply: ParsableCommand {
     @ParentCommand var root: Twillctl
 
     func run() throws {
-        try withSession(root.global) { s throws(CtlError) in try s.apply(try Input.read(file.filename)) }
+        try forEachInput(file, root.global) { s, input throws(CtlError) in try s.apply(input) }
     }
 }
 
@@ -33,7 +31,7 @@ struct Replace: ParsableCommand {
     @ParentCommand var root: Twillctl
 
     func run() throws {
-        try withSession(root.global) { s throws(CtlError) in try s.replace(try Input.read(file.filename)) }
+        try forEachInput(file, root.global) { s, input throws(CtlError) in try s.replace(input) }
     }
 }
 
@@ -52,12 +50,14 @@ struct Delete: ParsableCommand {
     }
 
     func run() throws {
-        try withSession(root.global) { s throws(CtlError) in
-            if let f = file.filename {
-                return try s.delete(try Input.read(f), skipNotExists: skipNotExists)
+        if file.filename != nil {
+            return try forEachInput(file, root.global) { s, input throws(CtlError) in
+                try s.delete(input, skipNotExists: skipNotExists)
             }
-            return try s.delete(kind: words[0], names: Array(words.dropFirst()), namespace: ns.namespace,
-                                skipNotExists: skipNotExists)
+        }
+        try withSession(root.global) { s throws(CtlError) in
+            try s.delete(kind: words[0], names: Array(words.dropFirst()), namespace: ns.namespace,
+                         skipNotExists: skipNotExists)
         }
     }
 }
@@ -84,8 +84,10 @@ struct Get: ParsableCommand {
 
     func run() throws {
         let format = OutputFormat(output)!
+        if file.filename != nil {
+            return try forEachInput(file, root.global) { s, input throws(CtlError) in try s.get(input, output: format) }
+        }
         try withSession(root.global) { s throws(CtlError) in
-            if let f = file.filename { return try s.get(try Input.read(f), output: format) }
             return try s.get(kind: words[0], names: Array(words.dropFirst()), namespace: ns.namespace,
                              allNamespaces: allNamespaces, output: format)
         }
@@ -149,7 +151,13 @@ struct Validate: ParsableCommand {
             Console.err("warning: \(error.message); validating without the stored state\n")
             session = Session.offline()
         }
-        do { Console.out(try session.validate(try Input.read(file.filename))) } catch {
+        do throws(CtlError) {
+            for input in try file.inputs() {
+                do throws(CtlError) { Console.out(try session.validate(input)) } catch {
+                    throw CtlError("\(input.source): \(error.message)", exitCode: error.exitCode)
+                }
+            }
+        } catch {
             Console.err("error: \(error.message)\n")
             throw ExitCode(error.exitCode)
         }

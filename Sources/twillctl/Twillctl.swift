@@ -59,9 +59,33 @@ struct FileOption: ParsableArguments {
     @Option(name: [.short, .customLong("filename")],
             help: "File with YAML or JSON resources (`-` reads stdin).")
     var filename: String?
+
+    @Flag(name: [.customShort("R"), .long], help: "With a directory for -f, read its subdirectories too.")
+    var recursive = false
+
+    /// The inputs: one, or a directory's files in name order.
+    func inputs() throws(CtlError) -> [InputText] { try Input.readAll(filename, recursive: recursive) }
 }
 
 extension ParsableCommand {
+    /// Runs `body` for each input file in turn, as calicoctl does for a directory: stops at the
+    /// first failing file (earlier files stay applied), naming it when there are several.
+    func forEachInput(_ file: FileOption, _ global: GlobalOptions,
+                      _ body: (Session, InputText) throws(CtlError) -> String) throws {
+        try withSession(global) { s throws(CtlError) in
+            let inputs = try file.inputs()
+            var out = ""
+            for input in inputs {
+                do throws(CtlError) { out += try body(s, input) } catch {
+                    Console.out(out)
+                    if inputs.count == 1 { throw error }
+                    throw CtlError("\(input.source): \(error.message)", exitCode: error.exitCode)
+                }
+            }
+            return out
+        }
+    }
+
     /// Runs `body` with a session on the selected datastore; prints `error: …` and exits 1 on failure.
     func withSession(_ global: GlobalOptions, _ body: (Session) throws(CtlError) -> String) throws {
         do {

@@ -291,3 +291,24 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
                 == "Successfully deleted 1 'NetworkPolicy' resource(s)\n")
     }
 }
+
+@Suite struct DirectoryEndToEndTests {
+    /// `-f DIR` reads the directory's .yaml/.yml/.json files in name order, each its own batch,
+    /// stopping at the first failing file and naming it (calicoctl's behaviour); `-R` descends.
+    @Test func applyDirectory() throws {
+        let h = try CtlHarness(); defer { h.cleanup() }
+        let dir = h.dir.file("manifests")
+        try FileManager.default.createDirectory(atPath: dir + "/more", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixtures + "/multi.yaml", toPath: dir + "/1-multi.yaml")
+        try FileManager.default.copyItem(atPath: fixtures + "/calico-docs.yaml", toPath: dir + "/more/docs.yml")
+        try "ignored".write(toFile: dir + "/README.md", atomically: true, encoding: .utf8)
+        #expect(try h.ok(["apply", "-f", dir]) == "Successfully applied 4 resource(s)\n")
+        #expect(try h.ok(["apply", "-R", "-f", dir])
+                == "Successfully applied 4 resource(s)\nSuccessfully applied 5 resource(s)\n")
+        try FileManager.default.copyItem(atPath: fixtures + "/invalid3.yaml", toPath: dir + "/0-bad.yaml")
+        let r = try h.run(["apply", "-f", dir])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("error: " + dir + "/0-bad.yaml: "))
+        #expect(r.stderr.contains("spec.natOutgoin"))
+    }
+}
