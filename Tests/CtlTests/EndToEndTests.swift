@@ -244,40 +244,7 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 @Suite struct NamespacedEndToEndTests {
     @Test func networkPolicyInNamespaces() throws {
         let h = try CtlHarness(); defer { h.cleanup() }
-        let policy = """
-        apiVersion: projectcalico.org/v3
-        kind: NetworkPolicy
-        metadata:
-          name: allow-tcp-6379
-          namespace: production
-        spec:
-          selector: role == 'database'
-          types:
-          - Ingress
-          - Egress
-          ingress:
-          - action: Allow
-            metadata:
-              annotations:
-                from: frontend
-                to: database
-            protocol: TCP
-            source:
-              selector: role == 'frontend'
-            destination:
-              ports:
-              - 6379
-          egress:
-          - action: Allow
-        ---
-        apiVersion: projectcalico.org/v3
-        kind: NetworkPolicy
-        metadata:
-          name: default-ns-policy
-        spec:
-          selector: all()
-        """
-        let r = try h.run(["apply", "-f", "-"], stdin: policy)
+        let r = try h.run(["apply", "-f", fixtures + "/calico-docs-policy.yaml"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try h.ok(["get", "networkpolicy", "-n", "production"]).contains("production   allow-tcp-6379"))
         #expect(!(try h.ok(["get", "networkpolicy"]).contains("allow-tcp-6379")))
