@@ -11,7 +11,7 @@ public enum Console {
     }
 }
 
-/// StoredResource text and where it came from (a path, or `stdin`), for error messages.
+/// Resource text and where it came from (a path, or `stdin`), for error messages.
 public struct InputText: Sendable {
     public var source: String
     public var text: String

@@ -114,17 +114,22 @@ public final class Session {
         }
     }
 
+    /// `get -f FILE`: the resources the file names (lists expanded), in file order.
     public func get(_ input: InputText, output: OutputFormat) throws(CtlError) -> String {
-        let docs = try parse(input)
+        let flat: [(ref: DocumentRef, value: Value, listKind: ResourceKind?)]
+        do { flat = try ResourceDocuments.flatten(try parse(input)) } catch {
+            throw CtlError("failed to read \(input.source): \(error)")
+        }
         var resources: [StoredResource] = []
-        for (i, d) in docs.enumerated() {
-            guard let kindName = d["kind"]?.stringValue, let k = ResourceKind(kindName: kindName) else {
+        for (i, item) in flat.enumerated() {
+            let d = item.value
+            guard let k = d["kind"]?.stringValue.flatMap(ResourceKind.init(kindName:)) ?? item.listKind else {
                 throw CtlError("document \(i + 1): kind: missing or unknown kind")
             }
             guard let name = d["metadata"]?["name"]?.stringValue, !name.isEmpty else {
                 throw CtlError("document \(i + 1), \(k): metadata.name: a name is required")
             }
-            let ns = d["metadata"]?["namespace"]?.stringValue ?? (k.isNamespaced ? "default" : "")
+            let ns = Self.namespace(k, d["metadata"]?["namespace"]?.stringValue)
             do { resources.append(try client.get(ResourceID(kind: k, name: name, namespace: ns))) } catch {
                 throw CtlError(getMessage(error))
             }
