@@ -70,16 +70,34 @@ public struct CtlError: Error, Sendable, CustomStringConvertible {
 }
 
 /// `get -o` formats.
-public enum OutputFormat: String, Sendable, CaseIterable {
+public enum OutputFormat: Hashable, Sendable {
     case ps, wide, yaml, json
+    /// `custom-columns=NAME,CIDR`: any of the kind's ps and wide headings, in the order given.
+    case customColumns([String])
 
     public init?(_ text: String) {
-        switch text.lowercased() {
+        let lower = text.lowercased()
+        switch lower {
         case "ps", "": self = .ps
         case "wide": self = .wide
         case "yaml", "yml": self = .yaml
         case "json": self = .json
-        default: return nil
+        default:
+            guard lower.hasPrefix("custom-columns=") else { return nil }
+            let cols = text.dropFirst("custom-columns=".count).split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+            guard !cols.isEmpty, !cols.contains(where: \.isEmpty) else { return nil }
+            self = .customColumns(cols)
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .ps: "ps"
+        case .wide: "wide"
+        case .yaml: "yaml"
+        case .json: "json"
+        case .customColumns(let c): "custom-columns=" + c.joined(separator: ",")
         }
     }
 }

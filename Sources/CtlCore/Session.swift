@@ -105,12 +105,16 @@ public final class Session {
             if names.isEmpty {
                 let ns = allNamespaces ? "" : Self.namespace(k, namespace)
                 let (resources, revision) = try client.listAll(kind: k, namespace: ns)
-                return render(resources, listKind: k, listRevision: revision, output: output)
+                return try render(resources, listKind: k, listRevision: revision, output: output)
             }
-            return render(try client.list(kind: k, names: names, namespace: Self.namespace(k, namespace)),
-                          listKind: nil, output: output)
-        } catch {
+            return try render(try client.list(kind: k, names: names, namespace: Self.namespace(k, namespace)),
+                              listKind: nil, output: output)
+        } catch let error as CtlError {
+            throw error
+        } catch let error as ClientError {
             throw CtlError(getMessage(error))
+        } catch {
+            throw CtlError("\(error)")
         }
     }
 
@@ -134,7 +138,7 @@ public final class Session {
                 throw CtlError(getMessage(error))
             }
         }
-        return render(resources, listKind: nil, output: output)
+        return try render(resources, listKind: nil, output: output)
     }
 
     // MARK: label, patch
@@ -268,10 +272,9 @@ public final class Session {
     /// Renders `get` output. `listKind` set: a listing (an empty table still prints its
     /// headings; YAML/JSON print a `<Kind>List` at the listing's revision).
     func render(_ resources: [StoredResource], listKind: ResourceKind?, listRevision: Int64? = nil,
-                output: OutputFormat) -> String {
+                output: OutputFormat) throws(CtlError) -> String {
         switch output {
-        case .ps, .wide:
-            let wide = output == .wide
+        case .ps, .wide, .customColumns:
             var order: [ResourceKind] = []
             var byKind: [ResourceKind: [StoredResource]] = [:]
             if let listKind { order = [listKind]; byKind[listKind] = [] }
@@ -280,11 +283,20 @@ public final class Session {
                 byKind[r.kind, default: []].append(r)
             }
             var context = TableColumns.Context()
-            if wide, order.contains(.node) { context.globalASNumber = globalASNumber() }
-            return order.map { k in
-                TableWriter().render(headings: TableColumns.headings(k, wide: wide),
-                                     rows: byKind[k]!.map { TableColumns.row($0, wide: wide, context: context) })
-            }.joined()
+            if output != .ps, order.contains(.node) { context.globalASNumber = globalASNumber() }
+            var text = ""
+            for k in order {
+                let rows = byKind[k]!
+                switch output {
+                case .customColumns(let columns):
+                    text += try TableColumns.custom(columns, kind: k, rows, context: context)
+                default:
+                    let wide = output == .wide
+                    text += TableWriter().render(headings: TableColumns.headings(k, wide: wide),
+                                                 rows: rows.map { TableColumns.row($0, wide: wide, context: context) })
+                }
+            }
+            return text
         case .yaml, .json:
             let value: Value
             if listKind != nil || resources.count != 1 {

@@ -85,6 +85,25 @@ public enum TableColumns {
         }
     }
 
+    /// `-o custom-columns=…`: the named columns, from the kind's ps and wide columns.
+    static func custom(_ columns: [String], kind: ResourceKind, _ rows: [StoredResource],
+                       context: Context) throws(CtlError) -> String {
+        let known = headings(kind, wide: true) + headings(kind, wide: false)
+        if let bad = columns.first(where: { !known.contains($0) }) {
+            var valid: [String] = []
+            for h in known where !valid.contains(h) { valid.append(h) }
+            throw CtlError("unknown column \(bad) for \(kind): valid columns are \(valid.joined(separator: ", "))")
+        }
+        let cells = rows.map { r in
+            var byHeading: [String: String] = [:]
+            for wide in [false, true] {
+                for (h, c) in zip(headings(kind, wide: wide), row(r, wide: wide, context: context)) { byHeading[h] = c }
+            }
+            return columns.map { byHeading[$0] ?? "" }
+        }
+        return TableWriter().render(headings: columns, rows: cells)
+    }
+
     /// A scalar as Go's `{{.Field}}` prints it; empty for absent or null.
     static func cell(_ v: Value?) -> String {
         switch v {

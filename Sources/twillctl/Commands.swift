@@ -66,7 +66,7 @@ struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show resources: KIND [NAME…], or those named in a file.")
     @OptionGroup var file: FileOption
-    @Option(name: [.short, .customLong("output")], help: "ps (default), wide, yaml, json.")
+    @Option(name: [.short, .customLong("output")], help: "ps (default), wide, yaml, json, custom-columns=NAME,CIDR.")
     var output: String = "ps"
     @OptionGroup var ns: NamespaceOption
     @Flag(name: [.customShort("A"), .long], help: "List namespaced resources of every namespace.")
@@ -78,7 +78,7 @@ struct Get: ParsableCommand {
         if file.filename != nil, !words.isEmpty { throw ValidationError("give either -f or KIND [NAME…], not both") }
         if file.filename == nil, words.isEmpty { throw ValidationError("give KIND [NAME…] or -f FILE") }
         if OutputFormat(output) == nil {
-            throw ValidationError("unknown output format '\(output)': use ps, wide, yaml or json")
+            throw ValidationError("unknown output format '\(output)': use ps, wide, yaml, json or custom-columns=A,B")
         }
     }
 

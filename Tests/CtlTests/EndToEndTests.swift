@@ -14,6 +14,11 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         try Golden.check(try h.ok(["get", "ippools"]), "e2e-ippool-ps.txt")
         try Golden.check(try h.ok(["get", "ipp", "-o", "wide"]), "e2e-ippool-wide.txt")
         try Golden.check(try h.ok(["get", "bgppeer"]), "e2e-bgppeer-ps.txt")
+        #expect(try h.ok(["get", "ippools", "-o", "custom-columns=NAME,VXLANMODE,nat"])
+                == "NAME     VXLANMODE   NAT     \npool-a   Never       true    \npool-b   Always      false   \n\n")
+        let badColumn = try h.run(["get", "ippools", "-o", "custom-columns=NAME,ASN"])
+        #expect(badColumn.status == 1)
+        #expect(badColumn.stderr.contains("unknown column ASN for IPPool"))
 
         let one = try h.ok(["get", "IPPool", "pool-a", "-o", "yaml"])
         #expect(one.contains("kind: IPPool\n"))

@@ -103,7 +103,7 @@ import Testing
         var text = ""
         for kind in ["wep", "gnp", "networkpolicy", "ipamconfig", "bgpconfig", "nodes", "ippools"] {
             for format in [OutputFormat.ps, .wide] {
-                text += "$ get \(kind) -o \(format.rawValue)\(kind == "networkpolicy" ? " -A" : "")\n"
+                text += "$ get \(kind) -o \(format.name)\(kind == "networkpolicy" ? " -A" : "")\n"
                 text += try session.get(kind: kind, names: [], allNamespaces: kind == "networkpolicy", output: format)
             }
         }
