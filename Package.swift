@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
         .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),
         .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "DatastoreConformance", "TestSupport"]),
-        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "NodeModel", "TestSupport"]),
+        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "ResourceClient", "NodeModel", "Datastore", "TestSupport"],
                     exclude: ["Golden", "Fixtures"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),

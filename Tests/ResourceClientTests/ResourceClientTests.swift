@@ -1,5 +1,6 @@
 import Datastore
 import Foundation
+import NetCore
 import NodeModel
 import Testing
 import TestSupport
@@ -281,4 +282,31 @@ final class Locked<T>: @unchecked Sendable {
     private var value: T
     init(_ v: T) { value = v }
     func withLock<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&value) } }
+}
+
+@Suite struct IPAMRecordTests {
+    /// IPAM records live at Calico's v2 keys (derived from the spec, not the name) in Calico's
+    /// forms; the client still gets, lists and deletes them by name.
+    @Test func blockAndAffinityRoundTrip() throws {
+        let store = MemoryDatastore()
+        let client = ResourceClient(datastore: store)
+        let cidr = try #require(IPPrefix("10.244.1.0/26"))
+        let block = Resource.ipamBlock(IPAMBlock(spec: IPAMBlockSpec(cidr: cidr, affinity: "host:node1")))
+        let affinity = Resource.blockAffinity(BlockAffinity(spec: BlockAffinitySpec(node: "node1", cidr: cidr)))
+        try client.apply([block, affinity])
+        #expect(try store.get("/calico/ipam/v2/assignment/ipv4/block/10.244.1.0-26") != nil)
+        #expect(try store.get("/calico/ipam/v2/host/node1/ipv4/block/10.244.1.0-26") != nil)
+
+        let blocks = try client.list(kind: .ipamBlock)
+        #expect(blocks.map(\.name) == [block.name])
+        #expect(blocks.first?.resource.as(IPAMBlock.self)?.spec.affinity == "host:node1")
+        let affinities = try client.list(kind: .blockAffinity)
+        #expect(affinities.map(\.name) == [affinity.name])
+        #expect(try client.get(ResourceID(kind: .ipamBlock, name: block.name)).key
+                == "/calico/ipam/v2/assignment/ipv4/block/10.244.1.0-26")
+
+        try client.delete([ResourceID(kind: .blockAffinity, name: affinity.name)])
+        #expect(try store.get("/calico/ipam/v2/host/node1/ipv4/block/10.244.1.0-26") == nil)
+        #expect(try client.list(kind: .ipamBlock).count == 1)
+    }
 }
