@@ -163,6 +163,19 @@ public final class ResourceClient: Sendable {
         throw .conflict(id, reason: "gave up after \(maxAttempts) concurrent modifications")
     }
 
+    /// Typed read-modify-write (the node agent updating its Node): `change` edits the decoded
+    /// resource; validated and retried like `update`.
+    @discardableResult
+    public func update(_ id: ResourceID,
+                       typed change: (inout Resource) throws(ClientError) -> Void) throws(ClientError) -> StoredResource {
+        try update(id) { (doc: inout Value) throws(ClientError) in
+            var r: Resource
+            do throws(FieldError) { r = try Resource(from: doc) } catch { throw .invalid(ResourceError(id.documentRef, error)) }
+            try change(&r)
+            doc = r.toValue()
+        }
+    }
+
     /// Applies an RFC 7386 merge patch to the stored document, then validates and writes it.
     @discardableResult
     public func patch(_ id: ResourceID, mergePatch: Value) throws(ClientError) -> StoredResource {

@@ -193,6 +193,19 @@ import TestSupport
         } throws: { "\($0)".contains("spec.bogus") }
     }
 
+    @Test func typedUpdate() throws {
+        try client.apply([Doc.peer("p", ip: "192.0.2.1", asn: 65001)])
+        let id = ResourceID(kind: .bgpPeer, name: "p")
+        let r = try client.update(id, typed: { (r: inout Resource) throws(ClientError) in
+            guard case .bgpPeer(var peer) = r else { throw .rejected("not a peer") }
+            peer.metadata.labels["rack"] = "r1"
+            r = .bgpPeer(peer)
+        })
+        #expect(r.resource.metadata.labels == ["rack": "r1"])
+        #expect(try client.get(id).resource.metadata.labels == ["rack": "r1"])
+        #expect(try client.get(id).resource.metadata.uid == "uid-1")
+    }
+
     @Test func listsInKeyOrderAndByName() throws {
         try client.apply([Doc.peer("b", ip: "192.0.2.2", asn: 1), Doc.peer("a", ip: "192.0.2.1", asn: 1)])
         #expect(try client.list(kind: .bgpPeer).map(\.name) == ["a", "b"])
