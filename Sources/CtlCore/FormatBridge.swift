@@ -19,3 +19,10 @@ enum FormatBridge {
     static func yaml(_ value: Value) -> String { encode(value, format: .yaml) }
     static func json(_ value: Value) -> String { encode(value, format: .json) }
 }
+
+extension InputText {
+    /// False when the text holds no documents (only comments, blank lines or `---`).
+    public var hasDocuments: Bool {
+        (try? FormatBridge.documents(text).isEmpty == false) ?? true
+    }
+}

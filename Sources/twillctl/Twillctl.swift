@@ -63,8 +63,14 @@ struct FileOption: ParsableArguments {
     @Flag(name: [.customShort("R"), .long], help: "With a directory for -f, read its subdirectories too.")
     var recursive = false
 
-    /// The inputs: one, or a directory's files in name order.
-    func inputs() throws(CtlError) -> [InputText] { try Input.readAll(filename, recursive: recursive) }
+    @Flag(name: .long, help: "Do not fail for files that hold no resources.")
+    var skipEmpty = false
+
+    /// The inputs: one, or a directory's files in name order (without empty ones with --skip-empty).
+    func inputs() throws(CtlError) -> [InputText] {
+        let all = try Input.readAll(filename, recursive: recursive)
+        return skipEmpty ? all.filter(\.hasDocuments) : all
+    }
 }
 
 extension ParsableCommand {
