@@ -41,6 +41,11 @@ struct GlobalOptions: ParsableArguments {
             help: "Log level: panic (default), fatal, error, warning, info, debug.")
     var logLevel: String = "panic"
 
+    /// Accepted so calicoctl command lines from scripts and docs run unchanged (there is no
+    /// client/cluster version check to skip).
+    @Flag(name: .long, help: ArgumentHelp("Accepted for calicoctl compatibility; no effect.", visibility: .hidden))
+    var allowVersionMismatch = false
+
     func validate() throws {
         guard LogLevel(logLevel) != nil else {
             throw ValidationError("unknown log level '\(logLevel)': use panic, fatal, error, warning, info, debug or trace")

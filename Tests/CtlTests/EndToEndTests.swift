@@ -241,6 +241,10 @@ private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         #expect(offline.status == 0)
         #expect(offline.stdout == "Successfully validated 4 resource(s)\n")
         #expect(offline.stderr.contains("validating without the stored state"))
+        // calicoctl command lines run unchanged.
+        let compat = try Shell.run([bin, "--allow-version-mismatch", "get", "ippools"], env: env)
+        #expect(compat.status == 0, "\(compat.stderr)")
+        #expect(compat.stdout.contains("pool-a"))
         let v = try Shell.run([bin, "version"])
         #expect(v.status == 0)
         #expect(v.stdout.contains("Client Version:"))
