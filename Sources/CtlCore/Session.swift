@@ -7,7 +7,7 @@ import ResourceClient
 /// messages calicoctl prints. Every method returns the stdout text or throws a `CtlError`
 /// whose message names the document, the field and the reason.
 public final class Session {
-    public static let defaultDatastoreURL = "sqlite:/var/lib/twill/twill.db"
+    public static let defaultDatastoreURL = DatastoreURL.defaultURL
     public static let version = "0.1.0"
     public static var versionText: String { "Client Version:    v\(version)\nAPI Version:       \(ResourceKind.apiVersion)\n" }
 
@@ -20,9 +20,8 @@ public final class Session {
     }
 
     /// Opens the datastore named by `datastoreURL`, else `$TWILL_DATASTORE`, else the default.
-    public convenience init(datastoreURL: String?, logLevel: LogLevel = .panic,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(CtlError) {
-        let url = Self.resolveURL(datastoreURL, environment: environment)
+    public convenience init(datastoreURL: String?, logLevel: LogLevel = .panic) throws(CtlError) {
+        let url = DatastoreURL.resolve(datastoreURL.flatMap { $0.isEmpty ? nil : $0 })
         if logLevel >= .info { Console.err("info: datastore \(url)\n") }
         let store: any Datastore
         do { store = try openDatastore(url: url) } catch {
@@ -34,12 +33,6 @@ public final class Session {
     /// A session on a throw-away in-memory store (validation without a reachable datastore).
     public static func offline() -> Session {
         Session(client: ResourceClient(datastore: MemoryDatastore()))
-    }
-
-    public static func resolveURL(_ flag: String?, environment: [String: String]) -> String {
-        if let flag, !flag.isEmpty { return flag }
-        if let env = environment["TWILL_DATASTORE"], !env.isEmpty { return env }
-        return defaultDatastoreURL
     }
 
     // MARK: File commands
