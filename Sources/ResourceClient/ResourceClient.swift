@@ -119,7 +119,8 @@ public final class ResourceClient: Sendable {
     @discardableResult
     public func delete(_ ids: [ResourceID], skipMissing: Bool = false) throws(ClientError) -> BatchResult {
         var prepared: [PreparedDocument] = []
-        for (i, id) in ids.enumerated() {
+        var seen: Set<ResourceID> = []
+        for (i, id) in ids.enumerated() where seen.insert(id).inserted {
             let ref = ref(id, index: i)
             try ModelBridge.checkName(id, ref: ref)
             var key = ModelBridge.key(id)

@@ -75,7 +75,7 @@ import TestSupport
         let r = try client.delete([id], skipMissing: true)
         #expect(r.items.map(\.outcome) == [.skipped])
         try client.apply([Doc.pool("a", "10.0.0.0/16")])
-        #expect(try client.delete([id]).items.map(\.outcome) == [.deleted])
+        #expect(try client.delete([id, id]).items.map(\.outcome) == [.deleted])
         #expect(throws: ClientError.notFound(id)) { try client.get(id) }
     }
 
