@@ -33,7 +33,21 @@ extension ResourceClient {
         }
     }
 
-    static func decode(_ event: WatchEvent, kind: ResourceKind) -> ResourceEvent {
+    /// Watches every v3 resource of every kind (`/calico/resources/v3/projectcalico.org/`), for a
+    /// consumer that follows the whole configuration (the agent's calculation graph). Start from
+    /// a revision no older than the listings it was built from.
+    public func watchAll(afterRevision: Int64,
+                         handler: @escaping @Sendable (ResourceEvent) -> Void) throws(ClientError) -> any WatchHandle {
+        do {
+            return try datastore.watch(prefix: ResourceKeys.v3Root, afterRevision: afterRevision) { event in
+                handler(Self.decode(event, kind: nil))
+            }
+        } catch {
+            throw .datastore(error)
+        }
+    }
+
+    static func decode(_ event: WatchEvent, kind: ResourceKind?) -> ResourceEvent {
         switch event {
         case .put(let pair):
             do {
@@ -47,6 +61,7 @@ extension ResourceClient {
                 return .deleted(ResourceID(kind: k, name: name, namespace: ns), revision: revision)
             }
             // IPAM records: the key names the record, not a v3 name.
+            guard let kind else { return .invalid(key: key, .corrupt(key: key, reason: "not a resource key")) }
             return .deleted(ResourceID(kind: kind, name: key), revision: revision)
         case .inSync(let revision): return .inSync(revision: revision)
         case .resyncRequired: return .resyncRequired

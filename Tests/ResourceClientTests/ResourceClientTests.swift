@@ -288,6 +288,25 @@ import TestSupport
     }
 }
 
+extension ResourceWatchTests {
+    @Test func watchAllSeesEveryKind() throws {
+        let store = MemoryDatastore()
+        let client = ResourceClient(datastore: store)
+        let events = Locked<[ResourceEvent]>([])
+        let handle = try client.watchAll(afterRevision: try store.currentRevision()) { e in
+            events.withLock { $0.append(e) }
+        }
+        defer { handle.cancel() }
+        try client.apply([Doc.peer("a", ip: "192.0.2.1", asn: 65001), Doc.pool("p", "10.0.0.0/16")])
+        try client.delete([ResourceID(kind: .ipPool, name: "p")])
+        #expect(eventually { events.withLock { $0.contains { if case .deleted = $0 { true } else { false } } } })
+        let seen = events.withLock { $0 }
+        #expect(Set(seen.compactMap { if case .upsert(let r) = $0 { r.id } else { nil } })
+                == [ResourceID(kind: .bgpPeer, name: "a"), ResourceID(kind: .ipPool, name: "p")])
+        #expect(seen.contains(where: { $0 == .deleted(ResourceID(kind: .ipPool, name: "p"), revision: 2) }))
+    }
+}
+
 /// A lock-protected value for collecting events from a watch queue.
 final class Locked<T>: @unchecked Sendable {
     // Invariant: `value` is only touched under `lock`.
