@@ -72,7 +72,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-bench", dependencies: [
-            "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
+            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -84,8 +84,9 @@ let package = Package(
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
         .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),
         .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "DatastoreConformance", "TestSupport"]),
-        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
-        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
+        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
+        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "ResourceClient", "NodeModel", "Datastore", "TestSupport"],
+                    exclude: ["Golden", "Fixtures"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"],
                     exclude: ["Corpus/bad-inputs.txt", "Vectors/SOURCES.md"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
