@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "twillctl", targets: ["twillctl"]),
         .executable(name: "twill-bgpd", targets: ["twill-bgpd"]),
         .executable(name: "twill-bench", targets: ["twill-bench"]),
+        .executable(name: "twill-dstool", targets: ["twill-dstool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,7 +36,7 @@ let package = Package(
         .target(name: "NodeModel", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
-        .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+        .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -45,6 +46,7 @@ let package = Package(
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),
         .target(name: "DataplaneLinux", dependencies: [
             "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
@@ -62,25 +64,36 @@ let package = Package(
             "BGPSpeaker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "twill-bench", dependencies: [
-            "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
+        .executableTarget(name: "twill-dstool", dependencies: [
+            "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "twill-dp-apply", dependencies: [
+            "Dataplane", "DataplaneLinux", "NetCore", "CNetlink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "twill-bench", dependencies: [
+            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "twill-nft-bench", dependencies: ["DataplaneLinux", "Dataplane", "NetCore"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
-        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "TestSupport"]),
-        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
-        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
+        .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),
+        .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "DatastoreConformance", "TestSupport"]),
+        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
+        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "ResourceClient", "NodeModel", "Datastore", "TestSupport"],
+                    exclude: ["Golden", "Fixtures"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"],
                     exclude: ["Corpus/bad-inputs.txt", "Vectors/SOURCES.md"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "CtlCore", "Posix", "TestSupport"]),
         // Privileged: real BIRD 2, FRR and GoBGP in network namespaces against the built twill-bgpd.
         .testTarget(name: "InteropTests", dependencies: ["BGPSpeaker", "CtlCore", "TestSupport"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]

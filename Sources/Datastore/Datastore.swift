@@ -14,12 +14,20 @@ public protocol Datastore: AnyObject, Sendable {
     func get(_ key: String) throws(DatastoreError) -> KVPair?
 
     /// Every pair whose key starts with `prefix`, in key order, and the store revision the
-    /// listing was taken at (start a watch from `revision + 1` to miss nothing).
+    /// listing was taken at: `watch(prefix:afterRevision: list.revision)` then misses nothing
+    /// (etcd's start revision `revision + 1`).
+    ///
+    /// Prefixes and key order are byte-wise on UTF-8, as in etcd: `/a/b` covers `/a/bc`,
+    /// `/a/b/` does not. End a prefix with `/` for directory semantics.
     func list(prefix: String) throws(DatastoreError) -> KVList
 
     /// Applies all operations or none (etcd Txn). Fails with `.conflict`, `.notFound` or
     /// `.alreadyExists` naming the first key whose precondition failed.
     /// Returns the revision of the write (the store revision if `ops` is empty).
+    ///
+    /// Every write of one commit gets the same new revision. Operations apply in order, each
+    /// precondition seeing the earlier operations of the same commit (so `[.delete(k), .create(k)]`
+    /// recreates `k`); watches receive the writes of one commit in operation order.
     @discardableResult
     func commit(_ ops: [KVOperation]) throws(DatastoreError) -> Int64
 
@@ -28,6 +36,10 @@ public protocol Datastore: AnyObject, Sendable {
     /// < 100 ms across processes). The handler runs on a queue owned by the watch, serially.
     /// If history before `afterRevision` is no longer available the watch delivers
     /// `.resyncRequired` and stops: the caller re-lists and watches again (etcd compaction).
+    ///
+    /// The watch lives as long as its handle: keep the handle, and `cancel()` it (releasing the
+    /// last reference cancels too). Do not cancel one watch from another watch's handler while
+    /// that one may be cancelling yours (each waits for the other's running handler).
     func watch(prefix: String, afterRevision: Int64,
                handler: @escaping @Sendable (WatchEvent) -> Void) throws(DatastoreError) -> any WatchHandle
 
