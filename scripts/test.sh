@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, builds everything, runs every test.
+# The test command: installs what the tests need, builds everything, runs every test, fuzzes the
+# BGP decoder briefly, and runs the 3-node lab end to end.
 # Privileged tests skip when not root unless TWILL_REQUIRE_PRIVILEGED=1 (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,3 +8,10 @@ bash scripts/setup.sh
 swift build
 swift test
 bash scripts/fuzz.sh --seconds 20
+if [ "$(id -u)" = 0 ]; then
+  examples/lab/lab run --nodes 3
+elif [ "${TWILL_REQUIRE_PRIVILEGED:-}" = 1 ]; then
+  echo "lab: TWILL_REQUIRE_PRIVILEGED=1 but not root" >&2; exit 1
+else
+  echo "SKIP lab: not running as root"
+fi

@@ -18,7 +18,7 @@ public struct SpeakerConfig: Equatable, Sendable {
     }
 }
 
-/// Where the speaker accepts connections. `address == nil` listens on all addresses, dual
+/// Where the speaker accepts connections. `address == nil` or `::` listens on all addresses, dual
 /// stack (`[::]` with IPV6_V6ONLY off). `enabled == false` (`listen: false`) makes every peer
 /// active-only, as GoBGP's `port = -1`.
 public struct ListenConfig: Equatable, Sendable {

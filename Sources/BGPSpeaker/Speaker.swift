@@ -219,6 +219,9 @@ public final class Speaker: @unchecked Sendable {
     private func openListeners() throws {
         let port = config.listen.port
         var addrs: [SocketAddress] = []
+        // `::` means every address, as a Linux socket bound to it does (dual stack); only a
+        // specific IPv6 address is IPv6-only.
+        let dualStack = config.listen.address.map { $0 == .v6(.any) } ?? true
         if let a = config.listen.address {
             addrs = [SocketAddress(a, port: port)]
         } else {
@@ -230,7 +233,7 @@ public final class Speaker: @unchecked Sendable {
             i += 1
             let made = Result { () throws(SyscallError) in try Socket.tcp(a.family) }
             guard case .success(let s) = made else {
-                if a.family == .v6 && config.listen.address == nil {
+                if a.family == .v6 && dualStack {
                     // No IPv6 in this namespace: listen on IPv4 only.
                     addrs.append(SocketAddress(.v4(.any), port: port))
                     continue
@@ -240,7 +243,7 @@ public final class Speaker: @unchecked Sendable {
             }
             do {
                 try s.setReuseAddress()
-                if a.family == .v6 { try s.setV6Only(config.listen.address != nil) }
+                if a.family == .v6 { try s.setV6Only(!dualStack) }
                 try s.bind(to: a)
                 try s.listen()
             } catch {
