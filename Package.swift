@@ -41,6 +41,7 @@ let package = Package(
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "Datastore", dependencies: ["CSQLite"]),
+        .target(name: "DatastoreEtcd", dependencies: ["Datastore"]),
         .target(name: "Posix", dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
@@ -79,6 +80,9 @@ let package = Package(
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
         .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),
         .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "DatastoreConformance", "TestSupport"]),
+        .testTarget(name: "DatastoreEtcdTests", dependencies: [
+            "DatastoreEtcd", "Datastore", "DatastoreConformance", "TestSupport",
+        ]),
         .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),

@@ -1,0 +1,169 @@
+import Datastore
+import Foundation
+import Synchronization
+
+/// etcd v3 over its JSON gateway (`POST /v3/...`, base64 keys and values, int64 as strings):
+/// endpoint failover, a keep-alive connection pool and the auth token.
+final class EtcdClient: Sendable {
+    let options: EtcdOptions
+    /// Index of the endpoint that answered last; calls start there.
+    private let current = Mutex<Int>(0)
+    private let idle = Mutex<[String: [HTTPConnection]]>([:])
+    private let token = Mutex<String?>(nil)
+
+    init(options: EtcdOptions) { self.options = options }
+
+    var preferredEndpoint: Int { current.withLock { $0 } }
+    func prefer(_ i: Int) { current.withLock { $0 = i % options.endpoints.count } }
+
+    /// Endpoints in the order to try them: the last good one first.
+    func endpointOrder() -> [String] {
+        let n = options.endpoints.count, s = preferredEndpoint
+        return (0..<n).map { options.endpoints[(s + $0) % n] }
+    }
+
+    /// Headers every request carries (the auth token when auth is on).
+    func authHeaders() throws(DatastoreError) -> [(String, String)] {
+        guard options.username != nil else { return [] }
+        if let t = token.withLock({ $0 }) { return [("Authorization", t)] }
+        let t = try authenticate()
+        return [("Authorization", t)]
+    }
+
+    private func authenticate() throws(DatastoreError) -> String {
+        let body: [String: Any] = ["name": options.username ?? "", "password": options.password ?? ""]
+        let r = try call("/v3/auth/authenticate", body, idempotent: true, authenticated: false)
+        guard let t = r["token"] as? String, !t.isEmpty else {
+            throw .unavailable("etcd authentication as \(options.username ?? "") returned no token")
+        }
+        token.withLock { $0 = t }
+        return t
+    }
+
+    /// A fresh or pooled connection to `endpoint`; `reused` says it came from the pool.
+    private func connection(_ endpoint: String) throws(HTTPFailure) -> (HTTPConnection, reused: Bool) {
+        if let c = idle.withLock({ $0[endpoint]?.popLast() }) { return (c, true) }
+        return (try HTTPConnection(endpoint: endpoint, timeout: options.timeout, ioTimeout: options.timeout), false)
+    }
+
+    private func release(_ c: HTTPConnection) {
+        guard !c.broken else { return }
+        idle.withLock { pool in
+            if pool[c.endpoint, default: []].count < 8 { pool[c.endpoint, default: []].append(c) }
+        }
+    }
+
+    /// One JSON call with failover. Connection errors move on to the next endpoint; a request
+    /// that may have reached a server is retried only when `idempotent`. etcd's own errors
+    /// (leader lost, timeouts) also fail over; other errors are thrown as `.unavailable`
+    /// with etcd's message. Compaction errors are `EtcdCompacted`.
+    func call(_ path: String, _ body: [String: Any], idempotent: Bool,
+              authenticated: Bool = true) throws(DatastoreError) -> [String: Any] {
+        let payload: [UInt8]
+        do { payload = Array(try JSONSerialization.data(withJSONObject: body)) } catch {
+            throw .unavailable("cannot encode the etcd request for \(path): \(error)")
+        }
+        var reasons: [String] = []
+        var reauthenticated = false
+        let order = endpointOrder()
+        var i = 0
+        while i < order.count {
+            let endpoint = order[i]
+            let headers = authenticated ? try authHeaders() : []
+            let response: HTTPResponse
+            do {
+                var (conn, reused) = try connection(endpoint)
+                do {
+                    response = try conn.request(path: path, body: payload, headers: headers)
+                } catch where reused {
+                    // A pooled keep-alive connection the server closed meanwhile: once more, fresh.
+                    conn = try HTTPConnection(endpoint: endpoint, timeout: options.timeout, ioTimeout: options.timeout)
+                    response = try conn.request(path: path, body: payload, headers: headers)
+                }
+                release(conn)
+            } catch {
+                reasons.append(error.reason)
+                if error.sent && !idempotent {
+                    throw .unavailable("\(error.reason); the write may or may not have been applied")
+                }
+                i += 1
+                continue
+            }
+            let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+            if response.status == 200 {
+                if let k = options.endpoints.firstIndex(of: endpoint) { prefer(k) }
+                return json
+            }
+            let message = (json["message"] as? String) ?? (json["error"] as? String)
+                ?? String(decoding: response.body.prefix(200), as: UTF8.self)
+            let code = (json["code"] as? Int) ?? -1
+            if message.contains("compacted") { throw .unavailable(EtcdCompacted.marker + message) }
+            if authenticated, options.username != nil, !reauthenticated,
+               message.contains("invalid auth token") || code == 16 {
+                reauthenticated = true
+                token.withLock { $0 = nil }
+                continue
+            }
+            // Unavailable (14), deadline exceeded (4), no leader: another member may serve it.
+            if code == 14 || code == 4 || message.contains("no leader") || message.contains("timed out") {
+                reasons.append("\(endpoint): \(message)")
+                if !idempotent && code == 4 {
+                    throw .unavailable("\(endpoint): \(message); the write may or may not have been applied")
+                }
+                i += 1
+                continue
+            }
+            throw .unavailable("etcd at \(endpoint) refused \(path): \(message) (HTTP \(response.status), code \(code))")
+        }
+        throw .unavailable("cannot reach etcd (\(options.endpoints.joined(separator: ", "))): \(reasons.joined(separator: "; "))")
+    }
+}
+
+/// Marks the compaction error inside `.unavailable` (etcd: "required revision has been compacted").
+enum EtcdCompacted {
+    static let marker = "etcd history compacted: "
+}
+
+// MARK: JSON helpers
+
+enum EtcdJSON {
+    static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+    static func b64(_ b: [UInt8]) -> String { Data(b).base64EncodedString() }
+
+    static func bytes(_ v: Any?) -> [UInt8] {
+        guard let s = v as? String, let d = Data(base64Encoded: s) else { return [] }
+        return Array(d)
+    }
+
+    static func string(_ v: Any?) -> String { String(decoding: bytes(v), as: UTF8.self) }
+
+    /// int64 fields come as strings ("5"); absent means 0 (proto3 defaults are omitted).
+    static func int(_ v: Any?) -> Int64 {
+        if let s = v as? String { return Int64(s) ?? 0 }
+        if let n = v as? NSNumber { return n.int64Value }
+        return 0
+    }
+
+    static func revision(_ r: [String: Any]) -> Int64 { int((r["header"] as? [String: Any])?["revision"]) }
+
+    static func pair(_ kv: [String: Any]) -> KVPair {
+        KVPair(key: string(kv["key"]), value: bytes(kv["value"]),
+               revision: int(kv["mod_revision"]), createRevision: int(kv["create_revision"]))
+    }
+
+    /// The range end covering every key that starts with `prefix` (etcd's `--prefix`): the
+    /// prefix with its last non-0xFF byte incremented; "\0" (no upper bound) when there is none.
+    static func prefixEnd(_ prefix: String) -> [UInt8] {
+        var e = Array(prefix.utf8)
+        while let last = e.last, last == 0xFF { e.removeLast() }
+        guard !e.isEmpty else { return [0] }
+        e[e.count - 1] += 1
+        return e
+    }
+
+    /// Range request fields for `prefix` ("" = every key).
+    static func prefixRange(_ prefix: String) -> [String: Any] {
+        let key: [UInt8] = prefix.isEmpty ? [0] : Array(prefix.utf8)
+        return ["key": b64(key), "range_end": b64(prefixEnd(prefix))]
+    }
+}
