@@ -1,0 +1,133 @@
+import Datastore
+@testable import DatastoreEtcd
+import Foundation
+import TestSupport
+
+/// A real etcd for tests: members on loopback, free ports, a temp data dir, bounded startup.
+/// `stop()` (call it in `defer`) kills the members and removes the data.
+final class EtcdCluster: @unchecked Sendable {
+    struct Member {
+        var name: String
+        var clientPort: Int
+        var peerPort: Int
+        var dataDir: String
+        var process: Process?
+        var clientEndpoint: String { "127.0.0.1:\(clientPort)" }
+    }
+
+    private(set) var members: [Member]
+    let dir: TempDir
+    let token: String
+
+    var endpoints: [String] { members.map(\.clientEndpoint) }
+    var url: String { "etcd://" + endpoints.joined(separator: ",") }
+
+    /// Starts `size` members and waits (at most `deadline` seconds) until they serve.
+    init(size: Int = 1, deadline: Double = 30) throws {
+        dir = try TempDir("twill-etcd")
+        token = "twill-\(UUID().uuidString.prefix(8))"
+        var ports = try Self.freePorts(2 * size)
+        members = (0..<size).map { i in
+            Member(name: "m\(i)", clientPort: ports.removeFirst(), peerPort: ports.removeFirst(),
+                   dataDir: "", process: nil)
+        }
+        for i in members.indices { members[i].dataDir = dir.file(members[i].name) }
+        do {
+            for i in members.indices { try start(i) }
+            try waitUntilServing(deadline: deadline)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Ports the kernel hands out for port 0 on loopback (released before etcd binds them).
+    static func freePorts(_ n: Int) throws -> [Int] {
+        var fds: [Int32] = [], ports: [Int] = []
+        defer { for fd in fds { close(fd) } }
+        for _ in 0..<n {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = 0
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &addr) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    bind(fd, sa, len) == 0 && getsockname(fd, sa, &len) == 0
+                }
+            }
+            guard ok else { throw ShellError.failed(["bind 127.0.0.1:0"], errno, "") }
+            fds.append(fd)
+            ports.append(Int(UInt16(bigEndian: addr.sin_port)))
+        }
+        return ports
+    }
+
+    /// (Re)starts member `i` on its data dir.
+    func start(_ i: Int) throws {
+        let m = members[i]
+        let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Shell.which("etcd") ?? "/usr/bin/etcd")
+        p.arguments = [
+            "--name", m.name, "--data-dir", m.dataDir,
+            "--listen-client-urls", "http://\(m.clientEndpoint)", "--advertise-client-urls", "http://\(m.clientEndpoint)",
+            "--listen-peer-urls", "http://127.0.0.1:\(m.peerPort)",
+            "--initial-advertise-peer-urls", "http://127.0.0.1:\(m.peerPort)",
+            "--initial-cluster", cluster, "--initial-cluster-token", token, "--initial-cluster-state", "new",
+            "--heartbeat-interval", "50", "--election-timeout", "500",
+        ]
+        FileManager.default.createFile(atPath: dir.file("\(m.name).log"), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("\(m.name).log")))
+        log.seekToEndOfFile()
+        p.standardOutput = log
+        p.standardError = log
+        try p.run()
+        members[i].process = p
+    }
+
+    /// SIGKILL member `i` and reap it.
+    func kill(_ i: Int) {
+        guard let p = members[i].process, p.isRunning else { return }
+        Glibc.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        members[i].process = nil
+    }
+
+    func stop() {
+        for i in members.indices { kill(i) }
+        dir.cleanup()
+    }
+
+    func logTail(_ i: Int) -> String {
+        let text = (try? String(contentsOfFile: dir.file("\(members[i].name).log"), encoding: .utf8)) ?? ""
+        return String(text.suffix(1500))
+    }
+
+    /// Polls every running member until each answers a read, within `deadline` seconds.
+    func waitUntilServing(deadline: Double = 30) throws {
+        let end = Date().addingTimeInterval(deadline)
+        for (i, m) in members.enumerated() where m.process != nil {
+            let store = try EtcdDatastore(options: EtcdOptions(endpoints: [m.clientEndpoint], timeout: 1))
+            while true {
+                if (try? store.currentRevision()) != nil { break }
+                if members[i].process?.isRunning != true {
+                    throw ShellError.failed(["etcd", m.name], -1, "exited during startup:\n\(logTail(i))")
+                }
+                if Date() > end { throw ShellError.failed(["etcd", m.name], -1, "not serving after \(deadline) s:\n\(logTail(i))") }
+                usleep(50_000)
+            }
+        }
+    }
+
+    /// Runs etcdctl (v3 API) against the running members.
+    @discardableResult
+    func etcdctl(_ args: [String], stdin: String? = nil) throws -> String {
+        let live = members.filter { $0.process != nil }.map { "http://\($0.clientEndpoint)" }
+        let r = try Shell.run(["etcdctl", "--endpoints", live.joined(separator: ",")] + args,
+                              stdin: stdin, env: ["ETCDCTL_API": "3"], timeout: 20)
+        guard r.status == 0 else { throw ShellError.failed(["etcdctl"] + args, r.status, r.stderr) }
+        return r.stdout
+    }
+}
