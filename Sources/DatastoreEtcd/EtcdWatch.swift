@@ -168,10 +168,11 @@ final class EtcdWatch: Sendable {
         if result["canceled"] as? Bool == true { return .broken(progressed: false) }
         let header = EtcdJSON.revision(result)
         var revisions = Set<Int64>()
+        let resumeAt = next
         for e in result["events"] as? [[String: Any]] ?? [] {
             guard let kv = e["kv"] as? [String: Any] else { continue }
             let rev = EtcdJSON.int(kv["mod_revision"])
-            guard rev >= next else { continue }  // already delivered before a reconnect
+            guard rev >= resumeAt else { continue }  // already delivered before a reconnect
             revisions.insert(rev)
             if !synced && rev > syncRevision {
                 deliver(.inSync(revision: syncRevision))

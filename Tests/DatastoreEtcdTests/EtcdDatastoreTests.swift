@@ -38,9 +38,14 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             try a.delete(key, expectedRevision: r1)
         }
         #expect(try a.get(key)?.value == bytes("{\"v\":2}"))
-        // Merged ops on one key in one Txn: delete then create recreates with a new create revision.
+        // Ops on one key in one commit are merged (etcd rejects a key twice in one Txn): delete
+        // then create is one put guarded by the delete's precondition, so the key keeps its
+        // create revision (SQLite would give it a new one) and a watch sees one put.
         let r3 = try a.commit([.delete(key: key, expectedRevision: r2), .create(key: key, value: bytes("new"))])
-        #expect(try b.get(key) == KVPair(key: key, value: bytes("new"), revision: r3, createRevision: r3))
+        #expect(try b.get(key) == KVPair(key: key, value: bytes("new"), revision: r3, createRevision: r1))
+        #expect(throws: DatastoreError.conflict(key: key, expected: r2, actual: r3)) {
+            try a.commit([.delete(key: key, expectedRevision: r2), .create(key: key, value: bytes("again"))])
+        }
     }
 
     /// Compaction through etcdctl: a watch from before it gets .resyncRequired; one after it works.
