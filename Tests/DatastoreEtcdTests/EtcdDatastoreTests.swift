@@ -271,3 +271,43 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(TxnPlan.compare(.put(key: "/k", value: [])) == nil)
     }
 }
+
+/// Throughput figures against a local single-member etcd (printed; the test checks every write landed).
+@Suite(.serialized) struct EtcdThroughput {
+    @Test func putsGetsAndWatchLatency() throws {
+        guard Privileged.check("etcd throughput", needs: ["etcd"]) else { return }
+        let etcd = try EtcdCluster()
+        defer { etcd.stop() }
+        let store = try EtcdDatastore(url: etcd.url)
+        let n = 1000
+        var t0 = Date()
+        for i in 0..<n { try store.put("/bench/seq/\(i)", value: bytes("{\"i\":\(i)}")) }
+        let seqPuts = Double(n) / Date().timeIntervalSince(t0)
+        t0 = Date()
+        for i in 0..<n { _ = try store.get("/bench/seq/\(i)") }
+        let seqGets = Double(n) / Date().timeIntervalSince(t0)
+        let threads = 8
+        t0 = Date()
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<(n / threads) { _ = try? store.create("/bench/par/\(t)/\(i)", value: bytes("x")) }
+        }
+        let parPuts = Double(n) / Date().timeIntervalSince(t0)
+        #expect(try store.list(prefix: "/bench/par/").pairs.count == n)
+        #expect(try store.list(prefix: "/bench/seq/").pairs.count == n)
+        // Watch latency: put, then the time until the watch delivers it.
+        let rec = WatchRecorder()
+        let start = try store.currentRevision()
+        let h = try store.watch(prefix: "/bench/lat/", afterRevision: start, handler: rec.handler)
+        defer { h.cancel() }
+        #expect(rec.wait(for: 1).count == 1)
+        var worst = 0.0
+        for i in 0..<50 {
+            let t = Date()
+            try store.put("/bench/lat/k", value: bytes("\(i)"))
+            #expect(rec.wait(for: 2 + i).count == 2 + i)
+            worst = max(worst, Date().timeIntervalSince(t))
+        }
+        print(String(format: "etcd throughput: %.0f puts/s sequential, %.0f gets/s sequential, %.0f creates/s with %d threads; put→watch worst %.1f ms",
+                     seqPuts, seqGets, parPuts, threads, worst * 1000))
+    }
+}
