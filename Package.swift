@@ -83,6 +83,9 @@ let package = Package(
         .testTarget(name: "DatastoreEtcdTests", dependencies: [
             "DatastoreEtcd", "Datastore", "DatastoreConformance", "TestSupport",
         ]),
+        .testTarget(name: "ChartTests", dependencies: [
+            "DatastoreEtcd", "TestSupport", .product(name: "Yams", package: "Yams"),
+        ]),
         .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
         .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
