@@ -202,3 +202,47 @@ import Yams
         }
     }
 }
+
+/// The init container's script, run against temp directories.
+@Suite struct InstallCNIScriptTests {
+    static let script = ChartTests.chartDir + "/install-cni.sh"
+
+    @Test func installsBinaryAndConfigAtomically() throws {
+        let dir = try TempDir("twill-cni-install")
+        defer { dir.cleanup() }
+        try "#!/bin/sh\necho cni\n".write(toFile: dir.file("twill-cni"), atomically: true, encoding: .utf8)
+        _ = chmod(dir.file("twill-cni"), 0o755)
+        let env = ["CNI_SOURCE": dir.file("twill-cni"), "CNI_BIN_DIR": dir.file("bin"), "CNI_NET_DIR": dir.file("net.d"),
+                   "TWILL_DATASTORE": "etcd://10.0.0.1:2379", "CNI_MTU": "1440", "TWILL_LOG_LEVEL": "debug"]
+        let r = try Shell.run(["sh", Self.script], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.isExecutableFile(atPath: dir.file("bin/twill-cni")))
+        let conf = try Data(contentsOf: URL(fileURLWithPath: dir.file("net.d/10-twill.conflist")))
+        let json = try JSONSerialization.jsonObject(with: conf) as? [String: Any]
+        let plugin = (json?["plugins"] as? [[String: Any]])?.first
+        #expect(plugin?["type"] as? String == "twill-cni")
+        #expect(plugin?["datastore"] as? String == "etcd://10.0.0.1:2379")
+        #expect(plugin?["mtu"] as? Int == 1440)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("net.d")) == ["10-twill.conflist"])
+    }
+
+    @Test(arguments: [
+        (["CNI_MTU": "15x"], "CNI_MTU \"15x\" is not a number"),
+        (["CNI_CONF_NAME": "../x"], "must be a file name"),
+        (["TWILL_DATASTORE": ""], "TWILL_DATASTORE is not set"),
+        (["CNI_SOURCE": "/nonexistent/twill-cni"], "missing or not executable"),
+    ])
+    func rejectsBadSettings(_ bad: [String: String], _ why: String) throws {
+        let dir = try TempDir("twill-cni-install")
+        defer { dir.cleanup() }
+        try "#!/bin/sh\n".write(toFile: dir.file("twill-cni"), atomically: true, encoding: .utf8)
+        _ = chmod(dir.file("twill-cni"), 0o755)
+        var env = ["CNI_SOURCE": dir.file("twill-cni"), "CNI_BIN_DIR": dir.file("bin"), "CNI_NET_DIR": dir.file("net.d"),
+                   "TWILL_DATASTORE": "etcd://h:1"]
+        env.merge(bad) { _, n in n }
+        let r = try Shell.run(["sh", Self.script], env: env)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(why), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("net.d/10-twill.conflist")))
+    }
+}
