@@ -65,11 +65,24 @@ final class EtcdClient: Sendable {
         }
         var reasons: [String] = []
         var reauthenticated = false
-        let order = endpointOrder()
+        var order = endpointOrder()
         var i = 0
-        while i < order.count {
+        // "No leader" means not applied: during an election the whole round is retried until
+        // the call's timeout, so the first write after losing the leader waits for the new one.
+        let deadline = Date().addingTimeInterval(options.timeout)
+        var sawNoLeader = false
+        while true {
+            if i == order.count {
+                guard sawNoLeader, Date() < deadline else { break }
+                usleep(50_000)
+                sawNoLeader = false
+                reasons.removeAll()
+                order = endpointOrder()
+                i = 0
+            }
             let endpoint = order[i]
-            let headers = authenticated ? try authHeaders() : []
+            // clientv3's WithRequireLeader: a member without a leader answers "no leader" at once.
+            let headers = (authenticated ? try authHeaders() : []) + [("Grpc-Metadata-hasleader", "true")]
             let response: HTTPResponse
             do {
                 var (conn, reused) = try connection(endpoint)
@@ -107,6 +120,7 @@ final class EtcdClient: Sendable {
             // Unavailable (14), deadline exceeded (4), no leader: another member may serve it.
             if code == 14 || code == 4 || message.contains("no leader") || message.contains("timed out") {
                 reasons.append("\(endpoint): \(message)")
+                if message.contains("no leader") { sawNoLeader = true }
                 if !idempotent && code == 4 {
                     throw .unavailable("\(endpoint): \(message); the write may or may not have been applied")
                 }

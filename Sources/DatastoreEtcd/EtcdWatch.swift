@@ -110,8 +110,11 @@ final class EtcdWatch: Sendable {
         var create = EtcdJSON.prefixRange(prefix)
         create["start_revision"] = String(next)
         create["progress_notify"] = true
-        let headers: [(String, String)]
+        var headers: [(String, String)]
         do { headers = try client.authHeaders() } catch { return .broken(progressed: false) }
+        // clientv3's WithRequireLeader: a member cut off from the leader cancels the watch
+        // ("no leader") instead of going silent, and the stream moves to another member.
+        headers.append(("Grpc-Metadata-hasleader", "true"))
         let body = (try? JSONSerialization.data(withJSONObject: ["create_request": create])).map { Array($0) } ?? []
         var progressed = false
         var pending: [UInt8] = []

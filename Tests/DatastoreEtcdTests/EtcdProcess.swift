@@ -78,7 +78,7 @@ final class EtcdCluster: @unchecked Sendable {
             "--initial-cluster", cluster, "--initial-cluster-token", token, "--initial-cluster-state", "new",
             "--heartbeat-interval", "50", "--election-timeout", "500",
         ]
-        FileManager.default.createFile(atPath: dir.file("\(m.name).log"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("\(m.name).log"), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("\(m.name).log")))
         log.seekToEndOfFile()
         p.standardOutput = log
@@ -118,6 +118,33 @@ final class EtcdCluster: @unchecked Sendable {
                 if Date() > end { throw ShellError.failed(["etcd", m.name], -1, "not serving after \(deadline) s:\n\(logTail(i))") }
                 usleep(50_000)
             }
+        }
+    }
+
+    /// The client endpoint of the current Raft leader, from `etcdctl endpoint status`.
+    func leaderEndpoint() throws -> String? {
+        for line in try etcdctl(["endpoint", "status", "-w", "simple"]).split(separator: "\n") {
+            let f = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if f.count > 4, f[4] == "true" { return f[0].replacingOccurrences(of: "http://", with: "") }
+        }
+        return nil
+    }
+
+    /// Makes member `i` the Raft leader (`etcdctl move-leader`), within `deadline` seconds.
+    func makeLeader(_ i: Int, deadline: Double = 15) throws {
+        let end = Date().addingTimeInterval(deadline)
+        let id = try etcdctl(["member", "list", "-w", "simple"]).split(separator: "\n")
+            .map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            .first { $0.count > 2 && $0[2] == members[i].name }?[0]
+        guard let id else { throw ShellError.failed(["etcdctl member list"], -1, "no member \(members[i].name)") }
+        while true {
+            if let leader = try? leaderEndpoint() {
+                if leader == members[i].clientEndpoint { return }
+                _ = try? Shell.run(["etcdctl", "--endpoints", "http://\(leader)", "move-leader", id],
+                                   env: ["ETCDCTL_API": "3"], timeout: 10)
+            }
+            if Date() > end { throw ShellError.failed(["etcdctl move-leader"], -1, "\(members[i].name) did not become leader") }
+            usleep(100_000)
         }
     }
 
