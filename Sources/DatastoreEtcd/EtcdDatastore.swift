@@ -40,8 +40,22 @@ public final class EtcdDatastore: Datastore, DatastoreCompaction {
 
     public func currentRevision() throws(DatastoreError) -> Int64 {
         // A count-only range of one key: cheap, linearizable, and carries the store revision.
-        let r = try client.call("/v3/kv/range", ["key": EtcdJSON.b64([0]), "count_only": true], idempotent: true)
-        return EtcdJSON.revision(r)
+        do {
+            let r = try client.call("/v3/kv/range", ["key": EtcdJSON.b64([0]), "count_only": true], idempotent: true)
+            return EtcdJSON.revision(r)
+        } catch .unavailable(let why) where why.contains("permission denied") {
+            // A user whose role covers only some prefixes (etcd auth): the member's status
+            // carries the revision too (served by that member, not through Raft).
+            return EtcdJSON.revision(try client.call("/v3/maintenance/status", [:], idempotent: true))
+        }
+    }
+
+    /// The store revision, read through a range the caller may read (etcd auth roles grant
+    /// prefixes): linearizable, unlike the status fallback of `currentRevision`.
+    func revision(readablePrefix prefix: String) throws(DatastoreError) -> Int64 {
+        var range = EtcdJSON.prefixRange(prefix)
+        range["count_only"] = true
+        return EtcdJSON.revision(try client.call("/v3/kv/range", range, idempotent: true))
     }
 
     @discardableResult
@@ -76,7 +90,7 @@ public final class EtcdDatastore: Datastore, DatastoreCompaction {
 
     public func watch(prefix: String, afterRevision: Int64,
                       handler: @escaping @Sendable (WatchEvent) -> Void) throws(DatastoreError) -> any WatchHandle {
-        let now = try currentRevision()
+        let now = try revision(readablePrefix: prefix)
         return EtcdWatchHandle(EtcdWatch(client: client, prefix: prefix, afterRevision: afterRevision,
                                          startRevision: now, handler: handler))
     }

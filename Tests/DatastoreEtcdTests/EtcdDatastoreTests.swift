@@ -314,3 +314,49 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
                      seqPuts, seqGets, parPuts, threads, worst * 1000))
     }
 }
+
+/// etcd's own auth: user and password from the URL, token in every call and in the watch.
+@Suite(.serialized) struct EtcdAuth {
+    @Test func passwordAuthForCallsAndWatches() throws {
+        guard Privileged.check("etcd auth", needs: ["etcd", "etcdctl"]) else { return }
+        let etcd = try EtcdCluster()
+        defer { etcd.stop() }
+        try etcd.etcdctl(["user", "add", "root:rootpw"])
+        try etcd.etcdctl(["user", "add", "calico:s3cr%t"])
+        try etcd.etcdctl(["role", "add", "calico"])
+        try etcd.etcdctl(["role", "grant-permission", "calico", "--prefix=true", "readwrite", "/calico/"])
+        try etcd.etcdctl(["user", "grant-role", "calico", "calico"])
+        try etcd.etcdctl(["auth", "enable"])
+
+        let store = try EtcdDatastore(url: "etcd://calico:s3cr%25t@\(etcd.endpoints[0])")
+        let start = try store.currentRevision()
+        let rec = WatchRecorder()
+        let h = try store.watch(prefix: "/calico/", afterRevision: start, handler: rec.handler)
+        defer { h.cancel() }
+        let r = try store.create("/calico/resources/v3/projectcalico.org/nodes/a", value: bytes("a"))
+        #expect(rec.wait(for: 2) == [.inSync(revision: start),
+                                     .put(KVPair(key: "/calico/resources/v3/projectcalico.org/nodes/a", value: bytes("a"),
+                                                 revision: r, createRevision: r))])
+        // Outside the granted prefix: etcd's refusal, as is.
+        do {
+            try store.put("/other", value: [])
+            Issue.record("write outside the role's prefix succeeded")
+        } catch {
+            #expect("\(error)".contains("permission denied"), "\(error)")
+        }
+        let wrong = try EtcdDatastore(url: "etcd://calico:nope@\(etcd.endpoints[0])")
+        do {
+            _ = try wrong.get("/calico/x")
+            Issue.record("a wrong password was accepted")
+        } catch {
+            #expect("\(error)".contains("authentication failed"), "\(error)")
+        }
+        let anonymous = try EtcdDatastore(url: "etcd://\(etcd.endpoints[0])")
+        do {
+            _ = try anonymous.get("/calico/x")
+            Issue.record("an anonymous read was accepted")
+        } catch {
+            #expect("\(error)".contains("user name is empty") || "\(error)".contains("permission denied"), "\(error)")
+        }
+    }
+}
