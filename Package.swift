@@ -41,7 +41,8 @@ let package = Package(
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "Datastore", dependencies: ["CSQLite"]),
-        .target(name: "DatastoreEtcd", dependencies: ["Datastore"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "DatastoreEtcd", dependencies: ["Datastore", "COpenSSL"]),
         .target(name: "Posix", dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",

@@ -10,8 +10,17 @@ final class EtcdClient: Sendable {
     private let current = Mutex<Int>(0)
     private let idle = Mutex<[String: [HTTPConnection]]>([:])
     private let token = Mutex<String?>(nil)
+    let tls: TLSContext?
 
-    init(options: EtcdOptions) { self.options = options }
+    init(options: EtcdOptions) throws(DatastoreError) {
+        self.options = options
+        tls = options.tls ? try TLSContext(caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile) : nil
+    }
+
+    /// A new connection to `endpoint` with this client's TLS settings.
+    func connect(_ endpoint: String, ioTimeout: Double) throws(HTTPFailure) -> HTTPConnection {
+        try HTTPConnection(endpoint: endpoint, timeout: options.timeout, ioTimeout: ioTimeout, tls: tls)
+    }
 
     var preferredEndpoint: Int { current.withLock { $0 } }
     func prefer(_ i: Int) { current.withLock { $0 = i % options.endpoints.count } }
@@ -43,7 +52,7 @@ final class EtcdClient: Sendable {
     /// A fresh or pooled connection to `endpoint`; `reused` says it came from the pool.
     private func connection(_ endpoint: String) throws(HTTPFailure) -> (HTTPConnection, reused: Bool) {
         if let c = idle.withLock({ $0[endpoint]?.popLast() }) { return (c, true) }
-        return (try HTTPConnection(endpoint: endpoint, timeout: options.timeout, ioTimeout: options.timeout), false)
+        return (try connect(endpoint, ioTimeout: options.timeout), false)
     }
 
     private func release(_ c: HTTPConnection) {
@@ -90,7 +99,7 @@ final class EtcdClient: Sendable {
                     response = try conn.request(path: path, body: payload, headers: headers)
                 } catch where reused {
                     // A pooled keep-alive connection the server closed meanwhile: once more, fresh.
-                    conn = try HTTPConnection(endpoint: endpoint, timeout: options.timeout, ioTimeout: options.timeout)
+                    conn = try connect(endpoint, ioTimeout: options.timeout)
                     response = try conn.request(path: path, body: payload, headers: headers)
                 }
                 release(conn)

@@ -12,15 +12,12 @@ public final class EtcdDatastore: Datastore, DatastoreCompaction {
     let client: EtcdClient
 
     /// Does not contact etcd (an agent may start before it); the first call reports an outage.
-    /// TLS is parsed but not built: `.notBuilt` names the way around it.
+    /// With TLS the CA, certificate and key files are loaded here (`.invalidURL` naming the
+    /// file and OpenSSL's reason when one cannot be used).
     public init(options: EtcdOptions) throws(DatastoreError) {
         guard !options.endpoints.isEmpty else { throw .invalidURL("etcd: no endpoints") }
-        if options.tls {
-            throw .notBuilt("etcd over TLS is not built yet (ca/cert/key were given): reach etcd's plain-HTTP client "
-                            + "port on loopback, or put a TLS proxy (etcd grpc-proxy, stunnel) beside the agent")
-        }
         self.options = options
-        client = EtcdClient(options: options)
+        client = try EtcdClient(options: options)
     }
 
     public convenience init(url: String) throws(DatastoreError) {

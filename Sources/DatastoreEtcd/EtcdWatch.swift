@@ -102,7 +102,7 @@ final class EtcdWatch: Sendable {
     private func stream(endpoint: String, next: inout Int64, synced: inout Bool) -> Outcome {
         let conn: HTTPConnection
         do {
-            conn = try HTTPConnection(endpoint: endpoint, timeout: client.options.timeout, ioTimeout: 0)
+            conn = try client.connect(endpoint, ioTimeout: 0)
         } catch { return .broken(progressed: false) }
         stream.withLock { $0 = conn }
         defer { stream.withLock { $0 = nil } }

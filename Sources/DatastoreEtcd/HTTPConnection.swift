@@ -1,3 +1,4 @@
+import COpenSSL
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Darwin)
@@ -18,7 +19,7 @@ struct HTTPResponse: Sendable {
     var body: [UInt8]
 }
 
-/// A blocking HTTP/1.1 client connection over a POSIX TCP socket (no TLS): enough of the
+/// A blocking HTTP/1.1 client connection over a POSIX TCP socket, optionally TLS: enough of the
 /// protocol for etcd's JSON gateway (POST with a JSON body, keep-alive, chunked streaming).
 ///
 /// Not thread-safe: one user at a time (the pool hands it out exclusively). `shutdown()` is the
@@ -26,13 +27,14 @@ struct HTTPResponse: Sendable {
 final class HTTPConnection: @unchecked Sendable {
     let endpoint: String
     private let fd: Int32
+    private var ssl: OpaquePointer?
     private var buffer: [UInt8] = []
     private var start = 0
     private(set) var broken = false
 
     /// Connects to `HOST:PORT` (or `[IPv6]:PORT`) within `timeout` seconds; unary reads time
     /// out after `ioTimeout` seconds (0: never, for watch streams).
-    init(endpoint: String, timeout: Double, ioTimeout: Double) throws(HTTPFailure) {
+    init(endpoint: String, timeout: Double, ioTimeout: Double, tls: TLSContext? = nil) throws(HTTPFailure) {
         self.endpoint = endpoint
         let (host, port) = Self.split(endpoint)
         var hints = addrinfo()
@@ -57,10 +59,14 @@ final class HTTPConnection: @unchecked Sendable {
             }
             var one: Int32 = 1
             setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if ioTimeout > 0 {
-                var tv = timeval(tv_sec: Int(ioTimeout), tv_usec: Int((ioTimeout - Double(Int(ioTimeout))) * 1e6))
-                setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-                setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            // The handshake is bounded by the connect timeout, the exchanges by `ioTimeout`.
+            Self.setTimeout(s, tls != nil ? timeout : ioTimeout)
+            if let tls {
+                do { ssl = try tls.session(fd: s, host: host, endpoint: endpoint) } catch {
+                    close(s)
+                    throw error
+                }
+                Self.setTimeout(s, ioTimeout)
             }
             fd = s
             return
@@ -68,7 +74,42 @@ final class HTTPConnection: @unchecked Sendable {
         throw HTTPFailure(reason: "\(endpoint): cannot connect: \(lastError)", sent: false)
     }
 
-    deinit { close(fd) }
+    deinit {
+        if let ssl { SSL_free(ssl) }
+        close(fd)
+    }
+
+    private static func setTimeout(_ s: Int32, _ seconds: Double) {
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1e6))
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// One write (TLS or plain); bytes written or -1 with errno set.
+    private func write(_ p: UnsafeRawBufferPointer) -> Int {
+        if let ssl {
+            let n = SSL_write(ssl, p.baseAddress, Int32(p.count))
+            if n <= 0 { if errno == 0 { errno = EPIPE }; return -1 }
+            return Int(n)
+        }
+        return Glibc.send(fd, p.baseAddress, p.count, Int32(MSG_NOSIGNAL))
+    }
+
+    /// One read (TLS or plain); bytes read, 0 at EOF, or -1 with errno set.
+    private func read(_ p: UnsafeMutableRawBufferPointer) -> Int {
+        if let ssl {
+            errno = 0
+            let n = SSL_read(ssl, p.baseAddress, Int32(p.count))
+            if n > 0 { return Int(n) }
+            let err = SSL_get_error(ssl, n)
+            if err == SSL_ERROR_ZERO_RETURN { return 0 }
+            if err == SSL_ERROR_SYSCALL && errno == 0 { return 0 }
+            if errno == 0 { errno = EIO }
+            ERR_clear_error()
+            return -1
+        }
+        return recv(fd, p.baseAddress, p.count, 0)
+    }
 
     /// Wakes a read blocked on this connection (it then fails); safe from any thread.
     func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
@@ -100,7 +141,7 @@ final class HTTPConnection: @unchecked Sendable {
         return err == 0 ? nil : String(cString: strerror(err))
     }
 
-    var hasBufferedData: Bool { start < buffer.count }
+    var hasBufferedData: Bool { start < buffer.count || (ssl.map { SSL_pending($0) > 0 } ?? false) }
 
     /// Waits up to `timeout` seconds for data to read; true when some is there (or the peer closed).
     func waitReadable(timeout: Double) -> Bool {
@@ -120,7 +161,7 @@ final class HTTPConnection: @unchecked Sendable {
         let bytes = Array(head.utf8) + body
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { p in Glibc.send(fd, p.baseAddress! + off, p.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { p in write(UnsafeRawBufferPointer(rebasing: p[off...])) }
             if n < 0 {
                 if errno == EINTR { continue }
                 broken = true
@@ -135,7 +176,7 @@ final class HTTPConnection: @unchecked Sendable {
         if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { read($0) }
             if n > 0 { buffer.append(contentsOf: chunk[0..<n]); return true }
             if n == 0 { broken = true; return false }
             if errno == EINTR { continue }

@@ -233,11 +233,13 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(EtcdOptions(endpoints: ["h:1"], username: "me").withCalicoEnvironment(["ETCD_USERNAME": "root"]).username == "me")
     }
 
-    @Test func tlsIsParsedButNotBuilt() {
-        #expect(throws: DatastoreError.self) { try EtcdDatastore(url: "etcds://h:1") }
-        do { _ = try openAnyDatastore(url: "etcds://h:1") } catch {
-            guard case .notBuilt(let why) = error else { Issue.record("got \(error)"); return }
-            #expect(why.contains("TLS"))
+    @Test func unreadableTLSFilesAreNamed() {
+        do {
+            _ = try openAnyDatastore(url: "etcds://h:1?ca=/nonexistent/ca.pem")
+            Issue.record("a missing CA file was accepted")
+        } catch {
+            guard case .invalidURL(let why) = error else { Issue.record("got \(error)"); return }
+            #expect(why.contains("ca /nonexistent/ca.pem: cannot load"), "\(why)")
         }
     }
 
@@ -357,6 +359,40 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             Issue.record("an anonymous read was accepted")
         } catch {
             #expect("\(error)".contains("user name is empty") || "\(error)".contains("permission denied"), "\(error)")
+        }
+    }
+}
+
+
+/// etcd serving clients over TLS with client-certificate auth.
+@Suite(.serialized) struct EtcdTLS {
+    @Test func mutualTLSForCallsAndWatches() throws {
+        guard Privileged.check("etcd TLS", needs: ["etcd", "etcdctl", "openssl"]) else { return }
+        let etcd = try EtcdCluster(tls: true)
+        defer { etcd.stop() }
+        let store = try EtcdDatastore(url: etcd.url)
+        let start = try store.currentRevision()
+        let rec = WatchRecorder()
+        let h = try store.watch(prefix: "/calico/", afterRevision: start, handler: rec.handler)
+        defer { h.cancel() }
+        let key = "/calico/resources/v3/projectcalico.org/nodes/tls"
+        let r = try store.create(key, value: bytes("over TLS"))
+        #expect(rec.wait(for: 2) == [.inSync(revision: start), .put(KVPair(key: key, value: bytes("over TLS"), revision: r, createRevision: r))])
+        #expect(try etcd.etcdctl(["get", key, "--print-value-only"]) == "over TLS\n")
+        // Without a client certificate etcd refuses the handshake.
+        let pki = try #require(etcd.pki)
+        let noCert = try EtcdDatastore(url: "etcds://\(etcd.endpoints[0])?ca=\(pki.ca)")
+        #expect(throws: DatastoreError.self) { try noCert.get(key) }
+        // A CA that did not sign the server's certificate: verification fails, and says so.
+        let otherDir = try TempDir("twill-pki")
+        defer { otherDir.cleanup() }
+        let other = try TestPKI(dir: otherDir.path)
+        let wrongCA = try EtcdDatastore(url: "etcds://\(etcd.endpoints[0])?ca=\(other.ca)&cert=\(pki.clientCert)&key=\(pki.clientKey)")
+        do {
+            _ = try wrongCA.get(key)
+            Issue.record("a server signed by another CA was trusted")
+        } catch {
+            #expect("\(error)".contains("certificate verify failed"), "\(error)")
         }
     }
 }

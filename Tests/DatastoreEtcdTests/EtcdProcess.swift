@@ -18,13 +18,20 @@ final class EtcdCluster: @unchecked Sendable {
     private(set) var members: [Member]
     let dir: TempDir
     let token: String
+    /// Serve clients over TLS with client-certificate auth (`TestPKI` in `dir`).
+    let pki: TestPKI?
 
     var endpoints: [String] { members.map(\.clientEndpoint) }
-    var url: String { "etcd://" + endpoints.joined(separator: ",") }
+    var url: String {
+        guard let pki else { return "etcd://" + endpoints.joined(separator: ",") }
+        return "etcds://" + endpoints.joined(separator: ",") + "?ca=\(pki.ca)&cert=\(pki.clientCert)&key=\(pki.clientKey)"
+    }
+    var scheme: String { pki == nil ? "http" : "https" }
 
     /// Starts `size` members and waits (at most `deadline` seconds) until they serve.
-    init(size: Int = 1, deadline: Double = 30) throws {
+    init(size: Int = 1, tls: Bool = false, deadline: Double = 30) throws {
         dir = try TempDir("twill-etcd")
+        pki = tls ? try TestPKI(dir: dir.path) : nil
         token = "twill-\(UUID().uuidString.prefix(8))"
         var ports = try Self.freePorts(2 * size)
         members = (0..<size).map { i in
@@ -72,12 +79,13 @@ final class EtcdCluster: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: Shell.which("etcd") ?? "/usr/bin/etcd")
         p.arguments = [
             "--name", m.name, "--data-dir", m.dataDir,
-            "--listen-client-urls", "http://\(m.clientEndpoint)", "--advertise-client-urls", "http://\(m.clientEndpoint)",
+            "--listen-client-urls", "\(scheme)://\(m.clientEndpoint)", "--advertise-client-urls", "\(scheme)://\(m.clientEndpoint)",
             "--listen-peer-urls", "http://127.0.0.1:\(m.peerPort)",
             "--initial-advertise-peer-urls", "http://127.0.0.1:\(m.peerPort)",
             "--initial-cluster", cluster, "--initial-cluster-token", token, "--initial-cluster-state", "new",
             "--heartbeat-interval", "50", "--election-timeout", "500",
-        ]
+        ] + (pki.map { ["--cert-file", $0.serverCert, "--key-file", $0.serverKey, "--trusted-ca-file", $0.ca,
+                        "--client-cert-auth"] } ?? [])
         _ = FileManager.default.createFile(atPath: dir.file("\(m.name).log"), contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("\(m.name).log")))
         log.seekToEndOfFile()
@@ -109,7 +117,10 @@ final class EtcdCluster: @unchecked Sendable {
     func waitUntilServing(deadline: Double = 30) throws {
         let end = Date().addingTimeInterval(deadline)
         for (i, m) in members.enumerated() where m.process != nil {
-            let store = try EtcdDatastore(options: EtcdOptions(endpoints: [m.clientEndpoint], timeout: 1))
+            var options = try EtcdOptions(parsing: url)
+            options.endpoints = [m.clientEndpoint]
+            options.timeout = 1
+            let store = try EtcdDatastore(options: options)
             while true {
                 if (try? store.currentRevision()) != nil { break }
                 if members[i].process?.isRunning != true {
@@ -151,10 +162,38 @@ final class EtcdCluster: @unchecked Sendable {
     /// Runs etcdctl (v3 API) against the running members.
     @discardableResult
     func etcdctl(_ args: [String], stdin: String? = nil) throws -> String {
-        let live = members.filter { $0.process != nil }.map { "http://\($0.clientEndpoint)" }
-        let r = try Shell.run(["etcdctl", "--endpoints", live.joined(separator: ",")] + args,
+        let live = members.filter { $0.process != nil }.map { "\(scheme)://\($0.clientEndpoint)" }
+        let tlsArgs = pki.map { ["--cacert", $0.ca, "--cert", $0.clientCert, "--key", $0.clientKey] } ?? []
+        let r = try Shell.run(["etcdctl", "--endpoints", live.joined(separator: ",")] + tlsArgs + args,
                               stdin: stdin, env: ["ETCDCTL_API": "3"], timeout: 20)
         guard r.status == 0 else { throw ShellError.failed(["etcdctl"] + args, r.status, r.stderr) }
         return r.stdout
+    }
+}
+
+
+/// A throw-away CA with a server certificate for 127.0.0.1 (also usable as a client, as etcd's
+/// gateway needs) and a client certificate, made with the openssl CLI.
+struct TestPKI {
+    let ca, caKey, serverCert, serverKey, clientCert, clientKey: String
+
+    init(dir: String) throws {
+        ca = dir + "/ca.pem"; caKey = dir + "/ca-key.pem"
+        serverCert = dir + "/server.pem"; serverKey = dir + "/server-key.pem"
+        clientCert = dir + "/client.pem"; clientKey = dir + "/client-key.pem"
+        try Shell.check(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                         "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=twill-test-ca"])
+        try Self.issue(dir: dir, name: "server", cn: "127.0.0.1", ca: ca, caKey: caKey,
+                       ext: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth")
+        try Self.issue(dir: dir, name: "client", cn: "twill", ca: ca, caKey: caKey, ext: "extendedKeyUsage=clientAuth")
+    }
+
+    private static func issue(dir: String, name: String, cn: String, ca: String, caKey: String, ext: String) throws {
+        let key = "\(dir)/\(name)-key.pem", csr = "\(dir)/\(name).csr", ext_ = "\(dir)/\(name).ext"
+        try ext.write(toFile: ext_, atomically: true, encoding: .utf8)
+        try Shell.check(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                         "-keyout", key, "-out", csr, "-subj", "/CN=\(cn)"])
+        try Shell.check(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial",
+                         "-out", "\(dir)/\(name).pem", "-days", "2", "-extfile", ext_])
     }
 }
