@@ -10,7 +10,8 @@ import Synchronization
 /// - `.inSync(max(afterRevision, R))`, R the store revision when `watch` was called, comes
 ///   before the first event newer than R, or once etcd's catch-up batch (a response whose header
 ///   revision is at least R) is delivered, or — when the history holds nothing for the prefix and
-///   etcd therefore sends nothing — after `quietSync` seconds without data.
+///   etcd therefore sends nothing — after `quietSync` seconds without data, provided no key
+///   under the prefix still shows an undelivered write up to R (`historyPending`).
 /// - Outage: on a broken stream the thread reconnects with backoff (`retryDelay`, doubling to
 ///   `maxRetryDelay`), trying each endpoint in turn, and resumes from the revision after the
 ///   last one delivered. Compaction past that revision ends the watch with `.resyncRequired`;
@@ -133,6 +134,9 @@ final class EtcdWatch: Sendable {
             guard head.chunked else { return .broken(progressed: false) }
             while !isStopped {
                 if !synced && !conn.hasBufferedData && !conn.waitReadable(timeout: Self.quietSync) {
+                    // Silence may also mean etcd's catch-up is late: keys still holding a write
+                    // in (next-1, syncRevision] prove it, and we keep waiting.
+                    if historyPending(from: next) { continue }
                     deliver(.inSync(revision: syncRevision))
                     synced = true
                     continue
@@ -153,6 +157,21 @@ final class EtcdWatch: Sendable {
         } catch {
             return isStopped ? .stop : .broken(progressed: progressed)
         }
+    }
+
+    /// True when some key under the prefix, as of `syncRevision`, was last written at a revision
+    /// in [`from`, `syncRevision`], i.e. history the stream has not delivered yet. (Keys deleted
+    /// inside that window are invisible to this check.)
+    private func historyPending(from: Int64) -> Bool {
+        guard from <= syncRevision else { return false }
+        var range = EtcdJSON.prefixRange(prefix)
+        // etcd's `count` ignores the mod-revision filters; the filtered keys are what counts.
+        range["keys_only"] = true
+        range["revision"] = String(syncRevision)
+        range["min_mod_revision"] = String(from)
+        range["max_mod_revision"] = String(syncRevision)
+        guard let r = try? client.call("/v3/kv/range", range, idempotent: true) else { return false }
+        return !(r["kvs"] as? [Any] ?? []).isEmpty
     }
 
     /// Handles one JSON message of the stream; non-nil ends the stream.

@@ -48,6 +48,24 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         }
     }
 
+    /// History after `afterRevision` holds writes, none under the prefix: etcd sends nothing
+    /// for the catch-up, and the watch still reports .inSync at the start revision.
+    @Test func inSyncWhenTheHistoryHasNothingForThePrefix() throws {
+        guard Privileged.check("etcd quiet history", needs: ["etcd"]) else { return }
+        let etcd = try EtcdCluster()
+        defer { etcd.stop() }
+        let store = try EtcdDatastore(url: etcd.url)
+        let a = try store.put("/w/a", value: bytes("a"))
+        for i in 0..<3 { try store.put("/other/\(i)", value: []) }
+        let now = try store.currentRevision()
+        let rec = WatchRecorder()
+        let h = try store.watch(prefix: "/w/", afterRevision: a, handler: rec.handler)
+        defer { h.cancel() }
+        #expect(rec.wait(for: 1) == [.inSync(revision: now)])
+        let b = try store.put("/w/b", value: bytes("b"))
+        #expect(rec.wait(for: 2) == [.inSync(revision: now), .put(KVPair(key: "/w/b", value: bytes("b"), revision: b, createRevision: b))])
+    }
+
     /// Compaction through etcdctl: a watch from before it gets .resyncRequired; one after it works.
     @Test func compactionByEtcdctlRequiresResync() throws {
         guard Privileged.check("etcd compaction", needs: ["etcd", "etcdctl"]) else { return }
