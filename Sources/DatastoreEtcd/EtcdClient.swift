@@ -65,7 +65,7 @@ final class EtcdClient: Sendable {
     /// One JSON call with failover. Connection errors move on to the next endpoint; a request
     /// that may have reached a server is retried only when `idempotent`. etcd's own errors
     /// (leader lost, timeouts) also fail over; other errors are thrown as `.unavailable`
-    /// with etcd's message. Compaction errors are `EtcdCompacted`.
+    /// with etcd's message.
     func call(_ path: String, _ body: [String: Any], idempotent: Bool,
               authenticated: Bool = true) throws(DatastoreError) -> [String: Any] {
         let payload: [UInt8]
@@ -119,7 +119,6 @@ final class EtcdClient: Sendable {
             let message = (json["message"] as? String) ?? (json["error"] as? String)
                 ?? String(decoding: response.body.prefix(200), as: UTF8.self)
             let code = (json["code"] as? Int) ?? -1
-            if message.contains("compacted") { throw .unavailable(EtcdCompacted.marker + message) }
             if authenticated, options.username != nil, !reauthenticated,
                message.contains("invalid auth token") || code == 16 {
                 reauthenticated = true
@@ -140,11 +139,6 @@ final class EtcdClient: Sendable {
         }
         throw .unavailable("cannot reach etcd (\(options.endpoints.joined(separator: ", "))): \(reasons.joined(separator: "; "))")
     }
-}
-
-/// Marks the compaction error inside `.unavailable` (etcd: "required revision has been compacted").
-enum EtcdCompacted {
-    static let marker = "etcd history compacted: "
 }
 
 // MARK: JSON helpers

@@ -59,6 +59,16 @@ final class HTTPConnection: @unchecked Sendable {
             }
             var one: Int32 = 1
             setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if ioTimeout == 0 {
+                // A stream that waits for data indefinitely (a watch) notices a vanished peer
+                // (power-off, partition) by TCP keepalive: idle 10 s, then 3 probes 5 s apart.
+                var idle: Int32 = 10, interval: Int32 = 5, count: Int32 = 3
+                let size = socklen_t(MemoryLayout<Int32>.size)
+                setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, size)
+                setsockopt(s, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
+                setsockopt(s, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, size)
+                setsockopt(s, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
+            }
             // The handshake is bounded by the connect timeout, the exchanges by `ioTimeout`.
             Self.setTimeout(s, tls != nil ? timeout : ioTimeout)
             if let tls {
