@@ -49,6 +49,14 @@ final class EtcdClient: Sendable {
         return t
     }
 
+    /// Forgets the auth token (etcd said "invalid auth token", e.g. after a restart: simple
+    /// tokens live in the member's memory); the next request authenticates again.
+    func invalidateToken() { token.withLock { $0 = nil } }
+
+    static func isInvalidToken(_ message: String) -> Bool {
+        message.contains("invalid auth token") || message.contains("user name is empty")
+    }
+
     /// A fresh or pooled connection to `endpoint`; `reused` says it came from the pool.
     private func connection(_ endpoint: String) throws(HTTPFailure) -> (HTTPConnection, reused: Bool) {
         if let c = idle.withLock({ $0[endpoint]?.popLast() }) { return (c, true) }
@@ -119,10 +127,9 @@ final class EtcdClient: Sendable {
             let message = (json["message"] as? String) ?? (json["error"] as? String)
                 ?? String(decoding: response.body.prefix(200), as: UTF8.self)
             let code = (json["code"] as? Int) ?? -1
-            if authenticated, options.username != nil, !reauthenticated,
-               message.contains("invalid auth token") || code == 16 {
+            if authenticated, options.username != nil, !reauthenticated, Self.isInvalidToken(message) || code == 16 {
                 reauthenticated = true
-                token.withLock { $0 = nil }
+                invalidateToken()
                 continue
             }
             // Unavailable (14), deadline exceeded (4), no leader: another member may serve it.

@@ -126,6 +126,10 @@ final class EtcdWatch: Sendable {
                 var text: [UInt8] = []
                 if head.chunked { while let c = try conn.readChunk() { text += c } }
                 let message = String(decoding: text.prefix(300), as: UTF8.self)
+                if client.options.username != nil && EtcdClient.isInvalidToken(message) {
+                    client.invalidateToken()
+                    return .broken(progressed: false)
+                }
                 if head.status == 401 || head.status == 403 || message.contains("permission denied") {
                     return .terminal(.failed(.unavailable("etcd at \(endpoint) refused the watch: \(message)")))
                 }
@@ -180,6 +184,10 @@ final class EtcdWatch: Sendable {
         if let error = msg["error"] as? [String: Any] {
             let message = error["message"] as? String ?? "\(error)"
             if message.contains("compacted") { return .terminal(.resyncRequired) }
+            if client.options.username != nil && EtcdClient.isInvalidToken(message) {
+                client.invalidateToken()
+                return .broken(progressed: false)
+            }
             if message.contains("permission denied") {
                 return .terminal(.failed(.unavailable("etcd at \(endpoint) refused the watch: \(message)")))
             }

@@ -122,7 +122,10 @@ final class EtcdCluster: @unchecked Sendable {
             options.timeout = 1
             let store = try EtcdDatastore(options: options)
             while true {
-                if (try? store.currentRevision()) != nil { break }
+                // Served: an answer, or a refusal from etcd itself (auth on, no credentials here).
+                do { _ = try store.currentRevision(); break } catch {
+                    if !"\(error)".contains("cannot reach etcd") { break }
+                }
                 if members[i].process?.isRunning != true {
                     throw ShellError.failed(["etcd", m.name], -1, "exited during startup:\n\(logTail(i))")
                 }
