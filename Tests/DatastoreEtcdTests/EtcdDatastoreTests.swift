@@ -373,7 +373,9 @@ private func expectFailure(_ what: String, anyOf texts: [String], sourceLocation
         etcd.kill(0)
         try etcd.start(0)
         try etcd.waitUntilServing()
-        let r2 = try store.put("/calico/resources/v3/projectcalico.org/nodes/a", value: bytes("a2"))
+        // Another client writes, so only the watch's own stream can renew the watching client's token.
+        let writer = try EtcdDatastore(url: "etcd://calico:s3cr%25t@\(etcd.endpoints[0])")
+        let r2 = try writer.put("/calico/resources/v3/projectcalico.org/nodes/a", value: bytes("a2"))
         #expect(rec.wait(for: 3, timeout: 15).last == .put(KVPair(key: "/calico/resources/v3/projectcalico.org/nodes/a",
                                                                   value: bytes("a2"), revision: r2, createRevision: r)))
         let wrong = try EtcdDatastore(url: "etcd://calico:nope@\(etcd.endpoints[0])")
