@@ -11,6 +11,7 @@ final class TLSContext: @unchecked Sendable {
     let ctx: OpaquePointer
 
     init(caFile: String?, certFile: String?, keyFile: String?) throws(DatastoreError) {
+        Self.ignoreSIGPIPE()
         guard let c = SSL_CTX_new(TLS_client_method()) else { throw .unavailable("TLS: \(Self.lastError())") }
         ctx = c
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
@@ -35,6 +36,15 @@ final class TLSContext: @unchecked Sendable {
     }
 
     deinit { SSL_CTX_free(ctx) }
+
+    /// OpenSSL writes to the socket with write(2), which raises SIGPIPE when etcd has closed the
+    /// connection (plain connections use MSG_NOSIGNAL instead). SIGPIPE is set to ignored unless
+    /// the program installed a handler of its own; the write then fails with EPIPE.
+    private static func ignoreSIGPIPE() {
+        var old = sigaction()
+        guard sigaction(SIGPIPE, nil, &old) == 0, old.__sigaction_handler.sa_handler == nil else { return }
+        signal(SIGPIPE, SIG_IGN)
+    }
 
     /// The oldest queued OpenSSL error, as text (and clears the queue).
     static func lastError() -> String {

@@ -402,6 +402,12 @@ private func expectFailure(_ what: String, anyOf texts: [String], sourceLocation
         let r = try store.create(key, value: bytes("over TLS"))
         #expect(rec.wait(for: 2) == [.inSync(revision: start), .put(KVPair(key: key, value: bytes("over TLS"), revision: r, createRevision: r))])
         #expect(try etcd.etcdctl(["get", key, "--print-value-only"]) == "over TLS\n")
+        // Restart: the pooled TLS connections are dead; calls reconnect, the watch resumes.
+        etcd.kill(0)
+        try etcd.start(0)
+        try etcd.waitUntilServing()
+        let r2 = try store.put(key, value: bytes("again"))
+        #expect(rec.wait(for: 3, timeout: 15).last == .put(KVPair(key: key, value: bytes("again"), revision: r2, createRevision: r)))
         // Without a client certificate etcd refuses the handshake.
         let pki = try #require(etcd.pki)
         let noCert = try EtcdDatastore(url: "etcds://\(etcd.endpoints[0])?ca=\(pki.ca)")
