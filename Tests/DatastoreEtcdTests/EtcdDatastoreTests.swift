@@ -318,9 +318,16 @@ private func expectFailure(_ what: String, anyOf texts: [String], sourceLocation
         let seqGets = Double(n) / Date().timeIntervalSince(t0)
         let threads = 8
         t0 = Date()
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            for i in 0..<(n / threads) { _ = try? store.create("/bench/par/\(t)/\(i)", value: bytes("x")) }
+        // Real threads: concurrentPerform runs only as many at once as there are cores.
+        let done = DispatchGroup()
+        for t in 0..<threads {
+            done.enter()
+            Thread {
+                for i in 0..<(n / threads) { _ = try? store.create("/bench/par/\(t)/\(i)", value: bytes("x")) }
+                done.leave()
+            }.start()
         }
+        done.wait()
         let parPuts = Double(n) / Date().timeIntervalSince(t0)
         #expect(try store.list(prefix: "/bench/par/").pairs.count == n)
         #expect(try store.list(prefix: "/bench/seq/").pairs.count == n)
