@@ -77,6 +77,23 @@ private func expectFailure(_ what: String, anyOf texts: [String], sourceLocation
         #expect(rec.wait(for: 2) == [.inSync(revision: now), .put(KVPair(key: "/w/b", value: bytes("b"), revision: b, createRevision: b))])
     }
 
+    /// A listing of several MiB (many reads of the socket, one body) and a 1 MiB value.
+    @Test func largeListingsAndValues() throws {
+        guard Privileged.check("etcd large", needs: ["etcd"]) else { return }
+        let etcd = try EtcdCluster()
+        defer { etcd.stop() }
+        let store = try EtcdDatastore(url: etcd.url)
+        let value = (0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        for chunk in stride(from: 0, to: 1500, by: 100) {
+            try store.commit((chunk..<chunk + 100).map { .put(key: "/calico/ipam/v2/block/\($0)", value: value) })
+        }
+        let list = try store.list(prefix: "/calico/ipam/v2/block/")
+        #expect(list.pairs.count == 1500 && list.pairs.allSatisfy { $0.value == value })
+        let big = [UInt8](repeating: 0xAB, count: 1 << 20)
+        try store.put("/calico/big", value: big)
+        #expect(try store.get("/calico/big")?.value == big)
+    }
+
     /// Compaction through etcdctl: a watch from before it gets .resyncRequired; one after it works.
     @Test func compactionByEtcdctlRequiresResync() throws {
         guard Privileged.check("etcd compaction", needs: ["etcd", "etcdctl"]) else { return }
