@@ -105,8 +105,10 @@ final class EtcdClient: Sendable {
                 var (conn, reused) = try connection(endpoint)
                 do {
                     response = try conn.request(path: path, body: payload, headers: headers)
-                } catch where reused {
-                    // A pooled keep-alive connection the server closed meanwhile: once more, fresh.
+                } catch let failure where reused && (idempotent || !failure.timedOut) {
+                    // A pooled keep-alive connection the server had closed (reset or EOF before
+                    // any answer, as Go's net/http assumes too): once more on a fresh one. A
+                    // timeout is not that: the server may be applying the write.
                     conn = try connect(endpoint, ioTimeout: options.timeout)
                     response = try conn.request(path: path, body: payload, headers: headers)
                 }

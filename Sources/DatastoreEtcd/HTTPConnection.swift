@@ -10,6 +10,8 @@ import Darwin
 struct HTTPFailure: Error, Sendable, CustomStringConvertible {
     var reason: String
     var sent: Bool
+    /// The server did not answer in time (it may still be working on the request).
+    var timedOut = false
     var description: String { reason }
 }
 
@@ -191,8 +193,9 @@ final class HTTPConnection: @unchecked Sendable {
             if n == 0 { broken = true; return false }
             if errno == EINTR { continue }
             broken = true
-            let why = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out" : String(cString: strerror(errno))
-            throw HTTPFailure(reason: "\(endpoint): receive failed: \(why)", sent: true)
+            let timedOut = errno == EAGAIN || errno == EWOULDBLOCK
+            let why = timedOut ? "timed out" : String(cString: strerror(errno))
+            throw HTTPFailure(reason: "\(endpoint): receive failed: \(why)", sent: true, timedOut: timedOut)
         }
     }
 
