@@ -1,15 +1,14 @@
 import Datastore
 import Foundation
-import Synchronization
 
 /// etcd v3 over its JSON gateway (`POST /v3/...`, base64 keys and values, int64 as strings):
 /// endpoint failover, a keep-alive connection pool and the auth token.
 final class EtcdClient: Sendable {
     let options: EtcdOptions
     /// Index of the endpoint that answered last; calls start there.
-    private let current = Mutex<Int>(0)
-    private let idle = Mutex<[String: [HTTPConnection]]>([:])
-    private let token = Mutex<String?>(nil)
+    private let current = Guarded<Int>(0)
+    private let idle = Guarded<[String: [HTTPConnection]]>([:])
+    private let token = Guarded<String?>(nil)
     let tls: TLSContext?
 
     init(options: EtcdOptions) throws(DatastoreError) {

@@ -30,8 +30,8 @@ final class EtcdWatch: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let stream = Mutex<HTTPConnection?>(nil)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let stream = Guarded<HTTPConnection?>(nil)
+    private let thread = Guarded<pthread_t?>(nil)
 
     init(client: EtcdClient, prefix: String, afterRevision: Int64, startRevision: Int64,
          handler: @escaping @Sendable (WatchEvent) -> Void) {
