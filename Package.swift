@@ -30,6 +30,7 @@ let package = Package(
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CNFTables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
         .target(name: "CSystemShims"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev", "openssl"])]),
 
         // MARK: Pure core (no Foundation, no Dispatch, no Glibc)
         .target(name: "NetCore", swiftSettings: pureSettings),
@@ -96,5 +97,15 @@ let package = Package(
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
+
+        // MARK: etcd datastore and the Helm chart (own target: the HTTP/TLS client stays out of
+        // the pure targets and the speaker; executables open etcd through openAnyDatastore)
+        .target(name: "DatastoreEtcd", dependencies: ["Datastore", "COpenSSL"]),
+        .testTarget(name: "DatastoreEtcdTests", dependencies: [
+            "DatastoreEtcd", "Datastore", "DatastoreConformance", "TestSupport",
+        ]),
+        .testTarget(name: "ChartTests", dependencies: [
+            "DatastoreEtcd", "TestSupport", .product(name: "Yams", package: "Yams"),
+        ]),
     ]
 )
