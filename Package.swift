@@ -54,7 +54,7 @@ let package = Package(
         ]),
         .target(name: "ResourceClient", dependencies: ["NodeModel", "ResourceFormat", "Datastore", "NetCore"]),
         .target(name: "CtlCore", dependencies: [
-            "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
+            "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "DatastoreEtcd", "NetCore", "Posix",
         ]),
 
         // MARK: Executables (thin: argument parsing and wiring only)
@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "twill-dstool", dependencies: [
-            "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Datastore", "DatastoreEtcd", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-dp-apply", dependencies: [
             "Dataplane", "DataplaneLinux", "NetCore", "CNetlink",

@@ -1,4 +1,5 @@
 import Datastore
+import DatastoreEtcd
 import Foundation
 import NodeModel
 import ResourceClient
@@ -24,7 +25,7 @@ public final class Session {
         let url = DatastoreURL.resolve(datastoreURL.flatMap { $0.isEmpty ? nil : $0 })
         if logLevel >= .info { Console.err("info: datastore \(url)\n") }
         let store: any Datastore
-        do { store = try openDatastore(url: url) } catch {
+        do { store = try openAnyDatastore(url: url) } catch {
             throw CtlError("cannot open datastore \(url): \(error)")
         }
         self.init(client: ResourceClient(datastore: store), logLevel: logLevel)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datastore
+import DatastoreEtcd
 
 /// An etcdctl-like tool to look into and poke a Twill datastore, plus the load generators the
 /// multi-process tests and the benchmark use.
@@ -22,7 +23,7 @@ struct StoreOptions: ParsableArguments {
 
     func open() throws -> any Datastore {
         do {
-            return try openDatastore(url: url)
+            return try openAnyDatastore(url: url)
         } catch {
             throw ToolError(error.description)
         }

@@ -146,8 +146,14 @@ struct Validate: ParsableCommand {
     func run() throws {
         // Like calicoctl, validate works without a datastore: when none can be opened it checks
         // the documents on their own (not against stored pools or versions) and says so.
-        let session: Session
-        do { session = try Session(datastoreURL: root.global.datastore) } catch {
+        // A store that opens lazily (etcd) is probed so an unreachable one counts as "none".
+        var session: Session
+        do throws(CtlError) {
+            session = try Session(datastoreURL: root.global.datastore)
+            do { _ = try session.client.datastore.currentRevision() } catch {
+                throw CtlError("cannot reach the datastore: \(error)")
+            }
+        } catch {
             Console.err("warning: \(error.message); validating without the stored state\n")
             session = Session.offline()
         }
