@@ -51,8 +51,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ResourceClient", dependencies: ["NodeModel", "ResourceFormat", "Datastore", "NetCore"]),
+        .target(name: "IPAM", dependencies: ["Datastore", "NodeModel", "NetCore"]),
         .target(name: "CtlCore", dependencies: [
-            "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
+            "IPAM", "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
         ]),
 
         // MARK: Executables (thin: argument parsing and wiring only)
@@ -86,6 +87,7 @@ let package = Package(
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM", "Datastore", "NodeModel", "NetCore", "CtlCore", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
 )
