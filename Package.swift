@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CNFTables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+        .systemLibrary(name: "CNetlinkWorkload", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .target(name: "CSystemShims"),
 
         // MARK: Pure core (no Foundation, no Dispatch, no Glibc)
@@ -47,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "DataplaneLinux", dependencies: [
-            "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
+            "Dataplane", "NetCore", "CNetlink", "CNetlinkWorkload", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ResourceClient", dependencies: ["NodeModel", "ResourceFormat", "Datastore", "NetCore"]),
