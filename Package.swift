@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "twill-bgpd", targets: ["twill-bgpd"]),
         .executable(name: "twill-bench", targets: ["twill-bench"]),
         .executable(name: "twill-dstool", targets: ["twill-dstool"]),
+        .executable(name: "twill-cni", targets: ["twill-cni"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,7 +59,10 @@ let package = Package(
             "IPAM", "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "NetCore", "Posix",
         ]),
 
+        .target(name: "CNIPlugin", dependencies: ["IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore"]),
+
         // MARK: Executables (thin: argument parsing and wiring only)
+        .executableTarget(name: "twill-cni", dependencies: ["CNIPlugin"]),
         .executableTarget(name: "twillctl", dependencies: [
             "CtlCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -90,6 +94,7 @@ let package = Package(
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM", "Datastore", "NodeModel", "NetCore", "CtlCore", "TestSupport"]),
+        .testTarget(name: "CNITests", dependencies: ["CNIPlugin", "IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -154,6 +154,15 @@ public struct IPAMClient: Sendable {
         return try db.block(cidr)
     }
 
+    /// Pools `node` may take `use` addresses from (enabled, IPv4, nodeSelector matching).
+    public func usablePools(node: String, use: IPPoolAllowedUse = .workload) throws(IPAMError) -> [IPPrefix] {
+        do {
+            return try eligiblePools(AssignRequest(handleID: "-", node: node, use: use)).map(\.cidr)
+        } catch .noPools {
+            return []
+        }
+    }
+
     /// The effective IPAM configuration.
     public func settings() throws(IPAMError) -> IPAMSettings { try db.settings() }
 
