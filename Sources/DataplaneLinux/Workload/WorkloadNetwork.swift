@@ -105,12 +105,12 @@ public enum WorkloadNetwork {
         rtnl_link_set_mtu(veth, UInt32(spec.mtu))
         let mac = WLAddress(mac: hostMAC)
         rtnl_link_set_addr(veth, mac.raw)
-        rtnl_link_set_flags(veth, twill_wl_iff_up())
+        // Not IFF_UP here: the kernel refuses flags on a veth create carrying a peer netns
+        // (NLE_FAILURE); both ends are set up once configured.
         guard let peer = rtnl_link_veth_get_peer(veth) else { throw .missing("veth has no peer object") }
         defer { rtnl_link_put(peer) }
         rtnl_link_set_name(peer, spec.containerInterface)
         rtnl_link_set_mtu(peer, UInt32(spec.mtu))
-        rtnl_link_set_flags(peer, twill_wl_iff_up())
         rtnl_link_set_ns_fd(peer, netnsFD)
         let rc = rtnl_link_add(s.raw, veth, NLM_F_CREATE | NLM_F_EXCL)
         if rc == -NLE_EXIST { throw .interfaceExists("\(spec.hostInterface) or \(spec.containerInterface) in \(spec.netnsPath)") }
