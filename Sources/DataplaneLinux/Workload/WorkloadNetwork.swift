@@ -46,6 +46,10 @@ public struct WorkloadInterfaceResult: Sendable, Hashable {
     public var containerMAC: MACAddress
     public var hostIndex: Int32
     public var containerIndex: Int32
+
+    public init(hostMAC: MACAddress, containerMAC: MACAddress, hostIndex: Int32, containerIndex: Int32) {
+        self.hostMAC = hostMAC; self.containerMAC = containerMAC; self.hostIndex = hostIndex; self.containerIndex = containerIndex
+    }
 }
 
 /// Kernel side of the CNI plugin, through libnl only: veth pair with the container end created
