@@ -139,6 +139,13 @@ struct Invocation {
 
     /// Keys of this container's endpoints (the derived name, and any other with its container ID).
     func endpointKeys() throws(CNIError) -> [String] {
+        // Fast path: the name derived from this invocation's identifiers (what ADD wrote).
+        let derived = ResourceKeys.key(for: Resource(endpoint(address: IPv4Address(0), mac: WorkloadNetwork.hostMAC)))
+        if let kv = try storeCall({ () throws(DatastoreError) in try store.get(derived) }),
+           case .workloadEndpoint(let w)? = try? ResourceStorage.decode(key: kv.key, bytes: kv.value),
+           w.spec.containerID == env.containerID {
+            return [derived]
+        }
         let prefix = ResourceKeys.listPrefix(kind: .workloadEndpoint)
         let list = try storeCall { () throws(DatastoreError) in try store.list(prefix: prefix) }
         return list.pairs.compactMap { kv in
