@@ -195,4 +195,41 @@ final class CNILab {
         #expect(try lab.store.list(prefix: ResourceKeys.listPrefix(kind: .workloadEndpoint)).pairs.count == 4)
         #expect(try IPAMCheck.run(store: lab.store) == [])
     }
+
+    /// A runtime's plugin chain: twill-cni, then Debian's `bandwidth` and `portmap` with our
+    /// result as `prevResult`; DEL in reverse order leaves nothing.
+    @Test func chainsWithBandwidthAndPortmap() throws {
+        let cniDir = "/usr/lib/cni"
+        guard Privileged.check("twill-cni chained with bandwidth/portmap", needs: ["ip", "iptables"]) else { return }
+        guard FileManager.default.isExecutableFile(atPath: cniDir + "/bandwidth"),
+              FileManager.default.isExecutableFile(atPath: cniDir + "/portmap") else {
+            print("SKIP chaining: containernetworking-plugins is not installed (\(cniDir))")
+            return
+        }
+        let lab = try CNILab()
+        defer { lab.cleanup() }
+        let pod = try lab.makePod(0)
+        let cid = "ctr-\(lab.id)-chain"
+        let add = try lab.cni("ADD", container: cid, netns: pod.path)
+        let result = try #require(add.json, "\(add.out)")
+        let hostIf = try #require(result["interfaces"]?.arrayValue?.first?["name"]?.stringValue)
+        let bw = #"{"cniVersion":"1.0.0","name":"twill","type":"bandwidth","ingressRate":1000000,"ingressBurst":100000,"prevResult":\#(result.json)}"#
+        let pm = #"{"cniVersion":"1.0.0","name":"twill","type":"portmap","capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]},"prevResult":\#(result.json)}"#
+        func plugin(_ name: String, _ command: String, _ conf: String) throws -> Shell.Result {
+            try Shell.run(["ip", "netns", "exec", lab.hostNS, cniDir + "/" + name], stdin: conf,
+                          env: ["CNI_COMMAND": command, "CNI_CONTAINERID": cid, "CNI_NETNS": pod.path, "CNI_IFNAME": "eth0", "CNI_PATH": cniDir])
+        }
+        let b = try plugin("bandwidth", "ADD", bw)
+        #expect(b.status == 0, "\(b.stdout)\(b.stderr)")
+        #expect(try Shell.check(["ip", "-n", lab.hostNS, "link", "show", hostIf]).contains("qdisc tbf"))
+        let p = try plugin("portmap", "ADD", pm)
+        #expect(p.status == 0, "\(p.stdout)\(p.stderr)")
+        // The chain's final result still carries our interfaces and address.
+        #expect((try? Value(json: p.stdout))?["ips"] == result["ips"])
+        #expect(try plugin("portmap", "DEL", pm).status == 0)
+        #expect(try plugin("bandwidth", "DEL", bw).status == 0)
+        #expect(try lab.cni("DEL", container: cid, netns: pod.path).status == 0)
+        #expect(try lab.hostLinks().isEmpty)
+        #expect(try lab.store.list(prefix: "/calico/ipam/v2/handle/").pairs.isEmpty)
+    }
 }
