@@ -207,15 +207,24 @@ public struct IPAMClient: Sendable {
     func assignOnce(_ req: AssignRequest, remaining: Int, pools: [(cidr: IPPrefix, blockSize: Int)],
                     settings: IPAMSettings) throws(IPAMError) -> [IPAddress] {
         let inPools = { (b: IPPrefix) in pools.contains { $0.cidr.contains(b) } }
-        let affine = try db.affineBlocks(node: req.node)
+        let (affine, listedAt) = try db.affineBlocksAt(node: req.node)
         for cidr in affine where inPools(cidr) {
             guard let (block, rev) = try db.block(cidr), !block.unallocated.isEmpty, !block.deleted else { continue }
             return try take(from: block, revision: rev, req, remaining: remaining)
         }
-        if settings.autoAllocateBlocks, settings.maxBlocksPerHost == 0 || affine.count < settings.maxBlocksPerHost,
-           let cidr = try freeBlock(in: pools) {
-            try claim(cidr, node: req.node)
-            return []
+        if settings.autoAllocateBlocks, settings.maxBlocksPerHost == 0 || affine.count < settings.maxBlocksPerHost {
+            switch try freeBlock(in: pools, claimedAfter: listedAt) {
+            case .some(.some(let cidr)):
+                try claim(cidr, node: req.node)
+                return []
+            case .some(.none):
+                // A block was claimed since the affinities were listed (maybe by another
+                // process for this node): look again rather than claim a second one.
+                Self.backoff(1)
+                return []
+            case .none:
+                break
+            }
         }
         if !settings.strictAffinity, settings.autoAllocateBlocks {
             for (block, rev) in try db.allBlocks() {
@@ -252,9 +261,12 @@ public struct IPAMClient: Sendable {
         ])
     }
 
-    /// The first block-sized CIDR of the pools that no existing block overlaps.
-    func freeBlock(in pools: [(cidr: IPPrefix, blockSize: Int)]) throws(IPAMError) -> IPPrefix? {
-        let existing = try db.blockCIDRs()
+    /// The first block-sized CIDR of the pools that no existing block overlaps; `.some(nil)`
+    /// when a block was created after revision `claimedAfter` (the caller's view is stale).
+    func freeBlock(in pools: [(cidr: IPPrefix, blockSize: Int)], claimedAfter: Int64? = nil) throws(IPAMError) -> IPPrefix?? {
+        let listed = try db.blockCIDRsWithCreation()
+        if let claimedAfter, listed.contains(where: { $0.created > claimedAfter }) { return .some(nil) }
+        let existing = listed.map(\.cidr)
         for (pool, size) in pools where size >= pool.length {
             let same = Set(existing.filter { $0.length == size && pool.contains($0) })
             let other = existing.filter { $0.length != size && $0.overlaps(pool) }
@@ -263,7 +275,7 @@ public struct IPAMClient: Sendable {
             var i: UInt64 = 0
             while i < count {
                 let cand = IPPrefix(pool.address(at: i &* step), length: size)
-                if !same.contains(cand) && !other.contains(where: { $0.overlaps(cand) }) { return cand }
+                if !same.contains(cand) && !other.contains(where: { $0.overlaps(cand) }) { return .some(cand) }
                 i += 1
             }
         }

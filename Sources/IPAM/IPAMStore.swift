@@ -39,9 +39,12 @@ struct IPAMStore {
     }
 
     /// CIDRs of every IPv4 block (keys only, nothing decoded).
-    func blockCIDRs() throws(IPAMError) -> [IPPrefix] {
+    func blockCIDRs() throws(IPAMError) -> [IPPrefix] { try blockCIDRsWithCreation().map(\.cidr) }
+
+    /// CIDRs of every IPv4 block with the revision each was created at.
+    func blockCIDRsWithCreation() throws(IPAMError) -> [(cidr: IPPrefix, created: Int64)] {
         try run({ () throws(DatastoreError) in try store.list(prefix: Self.blockRoot) }).pairs.compactMap {
-            if case .block(let p)? = ResourceKeys.parse($0.key) { return p }
+            if case .block(let p)? = ResourceKeys.parse($0.key) { return (p, $0.createRevision) }
             return nil
         }
     }
@@ -57,9 +60,17 @@ struct IPAMStore {
     }
 
     /// IPv4 block CIDRs affine to `node` (confirmed or pending, not deleted).
-    func affineBlocks(node: String) throws(IPAMError) -> [IPPrefix] {
+    func affineBlocks(node: String) throws(IPAMError) -> [IPPrefix] { try affineBlocksAt(node: node).cidrs }
+
+    /// The node's affine blocks and the store revision of that listing.
+    func affineBlocksAt(node: String) throws(IPAMError) -> (cidrs: [IPPrefix], revision: Int64) {
         let prefix = ResourceKeys.affinityPrefix(node: node) + "ipv4/block/"
-        return try run({ () throws(DatastoreError) in try store.list(prefix: prefix) }).pairs.compactMap {
+        let list = try run({ () throws(DatastoreError) in try store.list(prefix: prefix) })
+        return (try affinities(list, node: node), list.revision)
+    }
+
+    private func affinities(_ list: KVList, node: String) throws(IPAMError) -> [IPPrefix] {
+        list.pairs.compactMap {
             guard case .affinity(_, let cidr, _)? = ResourceKeys.parse($0.key) else { return nil }
             if let v = try? Value(jsonBytes: $0.value), let a = try? BlockAffinitySpec(node: node, cidr: cidr, storage: v),
                a.deleted == "true" || a.state == .pendingDeletion { return nil }
