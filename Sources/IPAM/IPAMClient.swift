@@ -130,6 +130,38 @@ public struct IPAMClient: Sendable {
         return owner
     }
 
+    /// Gives up `node`'s block affinities (Calico's `ReleaseHostAffinities`, when a node is
+    /// deleted): empty blocks are deleted with their affinity; blocks still holding addresses
+    /// lose their affinity (they become borrowable) unless `onlyEmpty`. One commit per block.
+    /// Returns the blocks deleted and the blocks kept without affinity.
+    @discardableResult
+    public func releaseAffinities(node: String, onlyEmpty: Bool = false) throws(IPAMError) -> (deleted: [IPPrefix], unaffined: [IPPrefix]) {
+        var deleted: [IPPrefix] = [], unaffined: [IPPrefix] = []
+        for cidr in try db.affineBlocks(node: node) {
+            try retrying("release affinity \(cidr)") { () throws(IPAMError) -> Bool in
+                let affKey = ResourceKeys.affinity(node: node, cidr: cidr)
+                guard let aff = try db.run({ () throws(DatastoreError) in try store.get(affKey) }) else { return true }
+                guard let (block, rev) = try db.block(cidr) else {
+                    try commit([.delete(key: affKey, expectedRevision: aff.revision)])
+                    return true
+                }
+                let blockKey = ResourceKeys.block(cidr)
+                if block.allocatedCount == 0 {
+                    try commit([.delete(key: blockKey, expectedRevision: rev), .delete(key: affKey, expectedRevision: aff.revision)])
+                    deleted.append(cidr)
+                } else if !onlyEmpty {
+                    var b = block
+                    if b.hostAffinity == node { b.affinity = nil }
+                    try commit([.update(key: blockKey, value: IPAMStore.bytes(b), expectedRevision: rev),
+                                .delete(key: affKey, expectedRevision: aff.revision)])
+                    unaffined.append(cidr)
+                }
+                return true
+            }
+        }
+        return (deleted, unaffined)
+    }
+
     // MARK: Queries
 
     /// Addresses held by `handleID`, in block order.

@@ -189,6 +189,24 @@ import Testing
         #expect(try IPAMCheck.run(store: f.store) == [])
     }
 
+    @Test func releasingANodesAffinities() throws {
+        let f = Fixture()
+        try f.pool("p", "10.0.0.0/24", blockSize: 30)
+        _ = try f.assign("a", node: "gone", count: 5)       // two blocks: one full, one with 1
+        _ = try f.assign("t", node: "gone", count: 1)       // now 6 used in 2 blocks
+        try f.ipam.release(handleID: "t")
+        _ = try f.ipam.release(ip("10.0.0.4"))               // second block now empty
+        #expect(try f.ipam.releaseAffinities(node: "gone", onlyEmpty: true).deleted == [IPPrefix("10.0.0.4/30")!])
+        #expect(try f.keys("/calico/ipam/v2/host/gone/").count == 1)
+        let r = try f.ipam.releaseAffinities(node: "gone")
+        #expect(r.deleted.isEmpty && r.unaffined == [IPPrefix("10.0.0.0/30")!])
+        #expect(try f.block("10.0.0.0/30")?.affinity == nil)
+        #expect(try f.keys("/calico/ipam/v2/host/").isEmpty)
+        #expect(try IPAMCheck.run(store: f.store) == [])
+        // The unaffined block's addresses are still held; once freed, another node can borrow it.
+        #expect(try f.ipam.addresses(handleID: "a").count == 4)
+    }
+
     @Test func emptyPoolListIsANoPoolsError() throws {
         let f = Fixture()
         #expect(throws: IPAMError.self) { try f.assign("c") }
