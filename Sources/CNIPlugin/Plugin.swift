@@ -30,10 +30,19 @@ public struct CNIPlugin {
     public struct Output: Sendable, Hashable {
         public var stdout: String
         public var exitCode: Int32
+        /// Log lines for stderr (runtimes keep the plugin's stderr), filtered by `log_level`.
+        public var stderr: String = ""
     }
 
     public func run() -> Output {
         var version = CNIVersions.current
+        var level = "info"
+        func log(_ lineLevel: String, _ text: String) -> String {
+            let order = ["debug": 0, "info": 1, "warning": 2, "error": 3, "none": 9]
+            guard (order[lineLevel] ?? 1) >= (order[level.lowercased()] ?? 1) else { return "" }
+            let cmd = environment["CNI_COMMAND"] ?? "-", ctr = environment["CNI_CONTAINERID"] ?? "-"
+            return "twill-cni \(lineLevel) command=\(cmd) container=\(ctr): \(text)\n"
+        }
         do throws(CNIError) {
             let env = try CNIEnvironment(environment)
             if env.command == .version {
@@ -42,6 +51,7 @@ public struct CNIPlugin {
             }
             let config = try NetworkConfig(bytes: stdin)
             version = config.cniVersion
+            level = config.logLevel
             guard CNIVersions.supported.contains(config.cniVersion) else {
                 version = CNIVersions.current
                 throw CNIError(CNIError.incompatibleVersion, "cniVersion \(config.cniVersion) is not supported",
@@ -63,9 +73,12 @@ public struct CNIPlugin {
             case .gc: try run.gc()
             case .version: nil
             }
-            return Output(stdout: out.map { $0 + "\n" } ?? "", exitCode: 0)
+            let summary = out.flatMap { try? Value(json: $0) }?["ips"]?.arrayValue?.compactMap { $0["address"]?.stringValue }
+            return Output(stdout: out.map { $0 + "\n" } ?? "", exitCode: 0,
+                          stderr: log("info", "ok" + (summary.map { " ips=\($0.joined(separator: ","))" } ?? "")))
         } catch {
-            return Output(stdout: error.json(cniVersion: version) + "\n", exitCode: 1)
+            return Output(stdout: error.json(cniVersion: version) + "\n", exitCode: 1,
+                          stderr: log("error", "code \(error.code): \(error.msg)"))
         }
     }
 

@@ -22,11 +22,15 @@ gethostname(&host, host.count)
 let hostname = String(cString: host)
 
 let output = CNIPlugin(environment: env, stdin: stdinBytes, hostname: hostname, networking: LinuxWorkloadNetworking()).run()
-let bytes = Array(output.stdout.utf8)
-var off = 0
-while off < bytes.count {
-    let n = bytes[off...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-    if n <= 0 { break }
-    off += n
+func writeAll(_ fd: Int32, _ text: String) {
+    let bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        off += n
+    }
 }
+writeAll(2, output.stderr)
+writeAll(1, output.stdout)
 exit(output.exitCode)

@@ -80,6 +80,19 @@ struct Harness {
         #expect(Resource(w).validate().isEmpty)
     }
 
+    @Test func logLevelFiltersStderr() throws {
+        let h = try Harness()
+        let store = h.store
+        func run(_ level: String, id: String) -> CNIPlugin.Output {
+            let conf = #"{"cniVersion":"1.0.0","name":"t","type":"twill-cni","nodename":"n","log_level":"\#(level)"}"#
+            return CNIPlugin(environment: ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": id, "CNI_NETNS": "/var/run/netns/pod", "CNI_IFNAME": "eth0"],
+                             stdin: Array(conf.utf8), hostname: "h", networking: h.net, openStore: { _ throws(DatastoreError) in store }).run()
+        }
+        #expect(run("info", id: "a").stderr == "twill-cni info command=ADD container=a: ok ips=10.50.0.0/32\n")
+        #expect(run("error", id: "b").stderr == "")
+        #expect(run("loud", id: "c").stdout.contains("log_level"))
+    }
+
     @Test func hostInterfaceNameIsStableAndShort() {
         let a = WorkloadNetwork.hostInterfaceName(containerID: "0123456789abcdef")
         #expect(a == WorkloadNetwork.hostInterfaceName(containerID: "0123456789abcdef"))
