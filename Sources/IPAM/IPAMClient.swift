@@ -195,6 +195,9 @@ public struct IPAMClient: Sendable {
         }
     }
 
+    /// Every IPv4 block, in key order.
+    public func blocks() throws(IPAMError) -> [IPAMBlockSpec] { try db.allBlocks().map(\.spec) }
+
     /// The effective IPAM configuration.
     public func settings() throws(IPAMError) -> IPAMSettings { try db.settings() }
 

@@ -310,6 +310,30 @@ import Testing
         #expect(!(try IPAMCommands.show(store: f.store, showBlocks: false)).contains("Block "))
     }
 
+    @Test func showIPConfigurationAndBorrowed() throws {
+        let f = Fixture()
+        try f.pool("p", "10.0.0.0/29", blockSize: 30)
+        _ = try f.ipam.autoAssign(AssignRequest(handleID: "c1", node: "node-a", attributes: ["node": "node-a", "pod": "web", "namespace": "ns"]))
+        #expect(try IPAMCommands.show(store: f.store, ip: "10.0.0.0") == """
+        IP 10.0.0.0 is in use
+        Handle: c1
+        Attributes:
+          namespace: ns
+          node: node-a
+          pod: web
+        Block: 10.0.0.0/30 (affinity host:node-a)
+
+        """)
+        #expect(try IPAMCommands.show(store: f.store, ip: "10.0.0.1") == "IP 10.0.0.1 is not assigned\n")
+        try f.config(maxBlocks: 3)
+        #expect(try IPAMCommands.showConfiguration(store: f.store).contains("| MaxBlocksPerHost   | 3     |"))
+        _ = try f.assign("b", node: "node-b", count: 4)    // node-b's own block
+        _ = try f.assign("b2", node: "node-b")             // borrowed from node-a's block
+        let borrowed = try IPAMCommands.showBorrowed(store: f.store)
+        #expect(borrowed.contains("| 10.0.0.1 | node-b         | 10.0.0.0/30 | node-a      |"))
+        #expect(borrowed.split(separator: "\n").count == 5)   // rules, header, one row
+    }
+
     @Test func checkAndRelease() throws {
         let f = Fixture()
         try f.pool("p", "10.0.0.0/24")

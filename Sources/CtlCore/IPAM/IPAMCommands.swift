@@ -70,3 +70,48 @@ enum Table {
         return rule + line(header, centre: true) + rule + rows.map { line($0, centre: false) }.joined() + rule
     }
 }
+
+extension IPAMCommands {
+    /// `ipam show --ip=<ip>`: whether the address is assigned and to whom (handle, attributes).
+    public static func show(store: any Datastore, ip: String) throws -> String {
+        guard let addr = IPAddress(ip) else { throw IPAMError.invalidRequest("--ip: \"\(ip)\" is not an IP address") }
+        guard let (block, _) = try IPAMClient(store: store).blockContaining(addr), let ordinal = block.ordinal(of: addr),
+              let a = block.allocations[ordinal] else {
+            return "IP \(addr) is not assigned\n"
+        }
+        var out = "IP \(addr) is in use\n"
+        let attr = block.attributes.indices.contains(a) ? block.attributes[a] : nil
+        if let h = attr?.handleID { out += "Handle: \(h)\n" }
+        if let s = attr?.secondary, !s.isEmpty {
+            out += "Attributes:\n" + s.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)\n" }.joined()
+        }
+        out += "Block: \(block.cidr) (affinity \(block.affinity ?? "none"))\n"
+        return out
+    }
+
+    /// `ipam show --show-configuration`.
+    public static func showConfiguration(store: any Datastore) throws -> String {
+        let s = try IPAMClient(store: store).settings()
+        return Table.render(header: ["PROPERTY", "VALUE"], rows: [
+            ["StrictAffinity", String(s.strictAffinity)],
+            ["AutoAllocateBlocks", String(s.autoAllocateBlocks)],
+            ["MaxBlocksPerHost", String(s.maxBlocksPerHost)],
+        ])
+    }
+
+    /// `ipam show --show-borrowed`: addresses assigned from a block affine to another node.
+    public static func showBorrowed(store: any Datastore) throws -> String {
+        var rows: [[String]] = []
+        for block in try IPAMClient(store: store).blocks() {
+            guard let prefix = block.prefix else { continue }
+            for (o, a) in block.allocations.enumerated() {
+                guard let a, block.attributes.indices.contains(a) else { continue }
+                let attr = block.attributes[a]
+                guard let node = attr.secondary["node"], node != block.hostAffinity else { continue }
+                rows.append([prefix.address(at: UInt64(o)).description, node, block.cidr, block.hostAffinity ?? "",
+                             attr.secondary["namespace"] ?? "", attr.secondary["pod"] ?? attr.handleID ?? ""])
+            }
+        }
+        return Table.render(header: ["IP", "BORROWING-NODE", "BLOCK", "BLOCK OWNER", "NAMESPACE", "NAME"], rows: rows)
+    }
+}
