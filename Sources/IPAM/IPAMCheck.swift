@@ -7,6 +7,10 @@ public struct IPAMProblem: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
         case unreadableRecord, blockSize, freeList, attribute, ownerless, handleCount, leakedHandle
         case leakedAllocation, overlappingBlocks, danglingAffinity, affinityMismatch
+        /// A pod's address (attributes name a pod) whose WorkloadEndpoint is gone.
+        case orphanedPodAddress
+        /// A WorkloadEndpoint's address that IPAM does not hold for its container.
+        case endpointAddressNotAllocated
     }
     public var kind: Kind
     /// The key of the record at fault.
@@ -35,6 +39,8 @@ public enum IPAMCheck {
             }
         }
         var usage: [String: [String: Int]] = [:]   // handle → block cidr → count
+        var owners: [IPAddress: String] = [:]       // address → handle
+        var podAllocations: [(key: String, ip: IPAddress, handle: String, pod: String)] = []
         for (key, b, cidr) in blocks {
             let size = Int(min(cidr.addressCount, 1 << 20))
             if b.allocations.count != size {
@@ -62,6 +68,8 @@ public enum IPAMCheck {
                     continue
                 }
                 usage[h, default: [:]][cidr.description, default: 0] += 1
+                owners[ip] = h
+                if let pod = b.attributes[a].secondary["pod"] { podAllocations.append((key, ip, h, pod)) }
             }
         }
         for i in blocks.indices {
@@ -110,6 +118,24 @@ public enum IPAMCheck {
             if let node = b.hostAffinity, !affine.contains("\(node)|\(cidr)") {
                 add(.affinityMismatch, key, "block is affine to host:\(node), which has no affinity record for it")
             }
+        }
+        // Workload endpoints against the allocations.
+        let wepPairs = try db.run({ () throws(DatastoreError) in try store.list(prefix: ResourceKeys.listPrefix(kind: .workloadEndpoint)) }).pairs
+        var containers: Set<String> = []
+        for kv in wepPairs {
+            guard case .workloadEndpoint(let w)? = try? ResourceStorage.decode(key: kv.key, bytes: kv.value) else { continue }
+            containers.insert(w.spec.containerID)
+            for net in w.spec.ipNetworks {
+                guard let ip = IPAddress(String(net.split(separator: "/")[0])), ip.family == .v4 else { continue }
+                if owners[ip] == nil {
+                    add(.endpointAddressNotAllocated, kv.key, "endpoint address \(ip) is not allocated in IPAM")
+                } else if !w.spec.containerID.isEmpty, owners[ip] != w.spec.containerID {
+                    add(.endpointAddressNotAllocated, kv.key, "endpoint address \(ip) is held by handle \(owners[ip]!), not by container \(w.spec.containerID)")
+                }
+            }
+        }
+        for p in podAllocations where !containers.contains(p.handle) {
+            add(.orphanedPodAddress, p.key, "\(p.ip) is allocated to pod \(p.pod) (handle \(p.handle)), which has no WorkloadEndpoint")
         }
         return problems
     }

@@ -284,6 +284,21 @@ import Testing
         #expect(try kinds(f) == [.danglingAffinity, .affinityMismatch])
     }
 
+    @Test func podAddressesAgainstWorkloadEndpoints() throws {
+        let f = Fixture()
+        try f.pool("p", "10.0.0.0/24")
+        _ = try f.ipam.autoAssign(AssignRequest(handleID: "ctr1", node: "n", attributes: ["node": "n", "pod": "web", "namespace": "ns"]))
+        #expect(try IPAMCheck.run(store: f.store).map(\.kind) == [.orphanedPodAddress])
+        var spec = WorkloadEndpointSpec()
+        spec.node = "n"; spec.orchestrator = "k8s"; spec.pod = "web"; spec.endpoint = "eth0"; spec.containerID = "ctr1"
+        spec.ipNetworks = ["10.0.0.0/32"]
+        let wep = Resource(WorkloadEndpoint(metadata: ObjectMeta(name: spec.calicoName, namespace: "ns"), spec: spec))
+        try f.store.put(ResourceKeys.key(for: wep), value: ResourceStorage.bytes(for: wep))
+        #expect(try IPAMCheck.run(store: f.store) == [])
+        try f.ipam.release(handleID: "ctr1")
+        #expect(try IPAMCheck.run(store: f.store).map(\.kind) == [.endpointAddressNotAllocated])
+    }
+
     @Test func unreadableBlock() throws {
         let f = try populated()
         try f.store.put(ResourceKeys.block(IPPrefix("10.0.0.64/28")!), value: Array("not json".utf8))
