@@ -244,7 +244,7 @@ public struct IPAMClient: Sendable {
         let inPools = { (b: IPPrefix) in pools.contains { $0.cidr.contains(b) } }
         let (affine, listedAt) = try db.affineBlocksAt(node: req.node)
         for cidr in affine where inPools(cidr) {
-            guard let (block, rev) = try db.block(cidr), !block.unallocated.isEmpty, !block.deleted else { continue }
+            guard let (block, rev) = try db.blockWithFreeAddresses(cidr), !block.deleted else { continue }
             return try take(from: block, revision: rev, req, remaining: remaining)
         }
         if settings.autoAllocateBlocks, settings.maxBlocksPerHost == 0 || affine.count < settings.maxBlocksPerHost {

@@ -19,6 +19,29 @@ struct IPAMStore {
         return (try decodeBlock(kv), kv.revision)
     }
 
+    /// The block unless its stored JSON shows an empty free list (`"unallocated":[]`, as both
+    /// Calico and Twill write it compactly): full blocks are skipped without being decoded.
+    func blockWithFreeAddresses(_ cidr: IPPrefix) throws(IPAMError) -> (spec: IPAMBlockSpec, revision: Int64)? {
+        let key = ResourceKeys.block(cidr)
+        guard let kv = try run({ () throws(DatastoreError) in try store.get(key) }) else { return nil }
+        if Self.contains(kv.value, Self.emptyFreeList) { return nil }
+        let spec = try decodeBlock(kv)
+        return spec.unallocated.isEmpty ? nil : (spec, kv.revision)
+    }
+
+    static let emptyFreeList = Array(#""unallocated":[]"#.utf8)
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return false }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+
     func decodeBlock(_ kv: KVPair) throws(IPAMError) -> IPAMBlockSpec {
         do {
             var spec = try IPAMBlockSpec(from: try Value(jsonBytes: kv.value), at: .root)

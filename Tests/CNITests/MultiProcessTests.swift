@@ -49,4 +49,24 @@ import TestSupport
         #expect(try store.list(prefix: "/calico/ipam/v2/handle/").pairs.count == 50)
         #expect(try store.list(prefix: "/calico/ipam/v2/host/node-a/").pairs.count == 7)
     }
+
+    /// In-process figure: sequential assign + release through SQLite (each a few commits).
+    @Test func sequentialAssignReleaseThroughput() throws {
+        let dir = try TempDir("twill-ipam-seq")
+        defer { dir.cleanup() }
+        let store = try SQLiteDatastore(path: dir.file("ipam.db"))
+        let pool = Resource(IPPool(metadata: ObjectMeta(name: "p"), spec: IPPoolSpec(cidr: "10.71.0.0/16").withDefaults()))
+        try store.put(ResourceKeys.key(for: pool), value: ResourceStorage.bytes(for: pool))
+        let ipam = IPAMClient(store: store)
+        let n = 1000
+        let t0 = Date()
+        for i in 0..<n { _ = try ipam.autoAssign(AssignRequest(handleID: "h\(i)", node: "node-a")) }
+        let t1 = Date()
+        for i in 0..<n { try ipam.release(handleID: "h\(i)") }
+        let t2 = Date()
+        print("IPAM on SQLite: \(n) assigns in \(String(format: "%.2f", t1.timeIntervalSince(t0))) s, \(n) releases in \(String(format: "%.2f", t2.timeIntervalSince(t1))) s")
+        #expect(try store.list(prefix: "/calico/ipam/v2/host/node-a/").pairs.count == 16)   // 1000 / 64
+        #expect(try store.list(prefix: "/calico/ipam/v2/handle/").pairs.isEmpty)
+        #expect(try IPAMCheck.run(store: store) == [])
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CtlCore
 import Datastore
 import IPAM
@@ -361,5 +362,19 @@ import Testing
         try f.mutateBlock("10.0.0.0/26") { $0.unallocated.removeLast() }
         let bad = try IPAMCommands.check(store: f.store)
         #expect(!bad.ok && bad.output.contains("found 1 problem."))
+    }
+}
+
+@Suite struct IPAMFullBlockSkipTests {
+    @Test func fullBlocksAreRecognisedFromTheirBytes() throws {
+        let f = Fixture()
+        try f.pool("p", "10.0.0.0/24", blockSize: 30)
+        _ = try f.assign("a", count: 4)
+        let raw = try #require(try f.store.get(ResourceKeys.block(IPPrefix("10.0.0.0/30")!)))
+        #expect(String(decoding: raw.value, as: UTF8.self).contains(#""unallocated":[]"#))
+        // A full block written with spaces (another writer) is still skipped after decoding.
+        try f.store.put(ResourceKeys.block(IPPrefix("10.0.0.0/30")!),
+                        value: Array(String(decoding: raw.value, as: UTF8.self).replacingOccurrences(of: #""unallocated":[]"#, with: #""unallocated": [ ]"#).utf8))
+        #expect(try f.assign("b") == [ip("10.0.0.4")])
     }
 }
