@@ -39,16 +39,17 @@ let package = Package(
         .target(name: "NodeModel", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
-        .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+        .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
         .target(name: "Datastore", dependencies: ["CSQLite"]),
-        .target(name: "Posix", dependencies: ["CSystemShims", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "Posix", dependencies: ["CSystemShims", "NetCore", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
             "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),
         .target(name: "DataplaneLinux", dependencies: [
             "Dataplane", "NetCore", "CNetlink", "CNetlinkWorkload", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
@@ -73,8 +74,12 @@ let package = Package(
         .executableTarget(name: "twill-dstool", dependencies: [
             "Datastore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "twill-dp-apply", dependencies: [
+            "Dataplane", "DataplaneLinux", "NetCore", "CNetlink",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "twill-bench", dependencies: [
-            "CtlCore", "Datastore", "NodeModel", "ResourceFormat",
+            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -86,12 +91,16 @@ let package = Package(
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore"]),
         .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),
         .testTarget(name: "DatastoreTests", dependencies: ["Datastore", "DatastoreConformance", "TestSupport"]),
-        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "TestSupport"]),
-        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "TestSupport"]),
-        .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"]),
+        .testTarget(name: "ResourceClientTests", dependencies: ["ResourceClient", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
+        .testTarget(name: "CtlTests", dependencies: ["CtlCore", "ResourceClient", "NodeModel", "Datastore", "TestSupport"],
+                    exclude: ["Golden", "Fixtures"]),
+        .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"],
+                    exclude: ["Corpus/bad-inputs.txt", "Vectors/SOURCES.md"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
-        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
+        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "CtlCore", "Posix", "TestSupport"]),
+        // Privileged: real BIRD 2, FRR and GoBGP in network namespaces against the built twill-bgpd.
+        .testTarget(name: "InteropTests", dependencies: ["BGPSpeaker", "CtlCore", "TestSupport"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM", "Datastore", "NodeModel", "NetCore", "CtlCore", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNIPlugin", "IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore", "TestSupport"]),

@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build
 swift test
+bash scripts/fuzz.sh --seconds 20

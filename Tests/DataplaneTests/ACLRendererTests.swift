@@ -2,7 +2,6 @@ import Dataplane
 import NetCore
 import Testing
 
-func ip(_ s: String) -> IPAddress { IPAddress(s)! }
 func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
 
 /// Two workloads, tw-a (10.65.0.1) and tw-b (10.65.0.2 + fd00::2).

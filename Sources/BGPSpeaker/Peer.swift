@@ -1,0 +1,553 @@
+import BGPSession
+import BGPWire
+import Dispatch
+import Logging
+import NetCore
+import Posix
+import SystemPackage
+
+/// What a peer tells the speaker (delivered on the speaker's queue).
+enum PeerReport: Sendable {
+    /// Accepted routes changed: prefix → attributes (nil = withdrawn).
+    case routes(IPAddress, ebgp: Bool, [IPPrefix: RouteAttributes?])
+    /// The session left Established: every route from it is gone.
+    case down(IPAddress)
+    case status(IPAddress, PeerRuntimeStatus)
+}
+
+/// A peer's status as the control socket shows it.
+struct PeerRuntimeStatus: Sendable, Equatable {
+    var state: SessionState = .idle
+    /// Wall-clock seconds since the epoch of the last state change (display only).
+    var sinceEpoch: Int = 0
+    var lastError: String?
+    var prefixesReceived = 0
+    var prefixesSent = 0
+    /// How many times the session reached Established (GoBGP's "flops" counts the other way).
+    var establishedCount = 0
+}
+
+/// One BGP connection of a peer: the FSM instance that runs on it, the socket, its timers and
+/// the read buffer. A peer has a primary slot and, during a collision, a second one.
+/// Confined to the peer's queue.
+final class ConnectionSlot: @unchecked Sendable {
+    var fsm: SessionFSM
+    var connection: StreamConnection?
+    var timers: [TimerKind: QueueTimer] = [:]
+    var buffer: [UInt8] = []
+    var context = WireContext()
+    /// The UPDATE of the event being handled (the FSM answers `.deliverUpdate`).
+    var pendingUpdate: ParsedUpdate?
+    init(fsm: SessionFSM) { self.fsm = fsm }
+
+    func cancelTimers() {
+        for t in timers.values { t.cancel() }
+        timers.removeAll()
+    }
+}
+
+/// One configured peer: its session(s), Adj-RIB-In and Adj-RIB-Out, confined to its own serial
+/// queue. Every method runs on `queue` unless noted. `@unchecked Sendable`: queue-confined.
+final class Peer: @unchecked Sendable {
+    let queue: DispatchQueue
+    private(set) var config: PeerConfig
+    let localAS: ASNumber
+    let routerID: IPv4Address
+    private var logger: Logger
+    private let report: @Sendable (PeerReport) -> Void
+    private let clock: @Sendable () -> Instant
+
+    private var primary: ConnectionSlot
+    private var secondary: ConnectionSlot?
+    /// Routes accepted from the peer (after import policy).
+    private var adjRibIn: [IPPrefix: RouteAttributes] = [:]
+    /// Best routes of the Loc-RIB (pre-export), mirrored from the speaker.
+    private var locRib: [IPPrefix: Route] = [:]
+    /// What we advertised in this session.
+    private var adjRibOut: [IPPrefix: RouteAttributes] = [:]
+    private var localAddress: IPAddress?
+    private var status = PeerRuntimeStatus()
+    private var stopped = false
+
+    init(config: PeerConfig, localAS: ASNumber, routerID: IPv4Address, logger: Logger,
+         clock: @escaping @Sendable () -> Instant, report: @escaping @Sendable (PeerReport) -> Void) {
+        self.config = config
+        self.localAS = localAS
+        self.routerID = routerID
+        self.queue = DispatchQueue(label: "twill.bgp.peer.\(config.address)")
+        var l = logger
+        l[metadataKey: "bgp.peer"] = "\(config.address)"
+        self.logger = l
+        self.clock = clock
+        self.report = report
+        primary = ConnectionSlot(fsm: SessionFSM(config: Peer.sessionConfig(config, localAS: localAS, routerID: routerID)))
+    }
+
+    static func sessionConfig(_ c: PeerConfig, localAS: ASNumber, routerID: IPv4Address) -> PeerSessionConfig {
+        var families: Set<BGPSession.AddressFamily> = []
+        for f in c.addressFamilies { families.insert(f == .ipv4 ? .ipv4Unicast : .ipv6Unicast) }
+        let keep = c.keepaliveTime.map { UInt16(clamping: $0.seconds) }
+        // Waiting for the peer's OPEN: RFC 4271 suggests 4 minutes. A connection whose FIN never
+        // reaches us (e.g. an MD5 peer that dropped its key while closing) would sit in OpenSent
+        // that long, so wait twice the hold time, at least 30 s and at most 240 s.
+        let openHold = Duration.seconds(max(30, min(240, 2 * c.holdTime.seconds)))
+        return PeerSessionConfig(
+            localAS: localAS, peerAS: c.asNumber, localRouterID: routerID, peerAddress: c.address,
+            localAddress: c.sourceAddress, peerPort: c.port, password: c.password, passive: c.passive,
+            holdTime: UInt16(clamping: c.holdTime.seconds), keepaliveTime: keep,
+            openHoldTime: openHold, connectRetryTime: .seconds(5), idleHoldTime: .seconds(1), maxIdleHoldTime: .seconds(60),
+            families: families, gracefulRestart: nil)
+    }
+
+    // MARK: control (called on queue)
+
+    func start() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        stopped = false
+        handle(config.passive ? .manualStartPassive : .manualStart, on: primary)
+    }
+
+    /// ManualStop with Cease `subcode` (6/2 shutdown, 6/3 peer de-configured, 6/6 config change).
+    func stop(subcode: UInt8, then done: (@Sendable () -> Void)? = nil) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        stopped = true
+        if let s = secondary { handle(.manualStop(subcode: subcode), on: s) }
+        handle(.manualStop(subcode: subcode), on: primary)
+        guard let done else { return }
+        waitForClose(tries: 20, done)
+    }
+
+    /// Calls `done` once no connection is left flushing (bounded: `tries` × 50 ms).
+    private func waitForClose(tries: Int, _ done: @escaping @Sendable () -> Void) {
+        closing.removeAll { $0.value?.isClosing != true }
+        if tries <= 0 || closing.isEmpty && primary.connection == nil && secondary?.connection == nil {
+            done()
+            return
+        }
+        queue.asyncAfter(deadline: .now() + .milliseconds(50)) { [weak self] in
+            guard let self else { return done() }
+            self.waitForClose(tries: tries - 1, done)
+        }
+    }
+
+    /// Applies a changed configuration: in place when the FSM says the session can keep running
+    /// (and the socket options are unchanged), otherwise a reset with Cease 6/6.
+    func reconfigure(_ new: PeerConfig) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let old = config
+        config = new
+        let newS = Peer.sessionConfig(new, localAS: localAS, routerID: routerID)
+        var outcome = primary.fsm.reconfigure(newS)
+        if case .inPlace = outcome, primary.fsm.state != .idle,
+           old.multihop != new.multihop || old.ttlSecurity != new.ttlSecurity || old.sourceAddress != new.sourceAddress {
+            outcome = .resetSession(ResetReason(changedFields: ["multihop/ttlSecurity/sourceAddress"]))
+        }
+        switch outcome {
+        case .inPlace:
+            logger.info("peer reconfigured in place")
+            if established != nil { refreshExport() }
+        case .resetSession(let why):
+            logger.info("peer settings changed: resetting session", metadata: ["reason": "\(why)"])
+            if let s = secondary {
+                handle(.manualStop(subcode: BGPSession.CeaseSubcode.otherConfigurationChange), on: s)
+                s.cancelTimers()
+                secondary = nil
+            }
+            handle(.manualStop(subcode: BGPSession.CeaseSubcode.otherConfigurationChange), on: primary)
+            handle(config.passive ? .manualStartPassive : .manualStart, on: primary)
+        }
+    }
+
+    /// Best routes changed (nil = no route any more).
+    func locRibChanged(_ changes: [IPPrefix: Route?]) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        for (p, r) in changes { locRib[p] = r }
+        guard established != nil else { return }
+        sendExportDelta(Set(changes.keys))
+    }
+
+    func setLocRib(_ all: [IPPrefix: Route]) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        locRib = all
+        if established != nil { refreshExport() }
+    }
+
+    /// An incoming TCP connection from this peer's address.
+    func incoming(_ socket: Socket) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        if stopped {
+            socket.close()
+            return
+        }
+        let now = clock()
+        if primary.fsm.canAdoptIncomingConnection {
+            if let c = primary.connection { c.close(); primary.connection = nil }
+            attach(socket, to: primary, connecting: false)
+            handle(.tcpConnectionConfirmed, on: primary)
+            return
+        }
+        if secondary == nil, primary.fsm.isAdministrativelyUp {
+            let (fsm, actions) = primary.fsm.makeIncomingSession(now: now)
+            let slot = ConnectionSlot(fsm: fsm)
+            secondary = slot
+            attach(socket, to: slot, connecting: false)
+            logger.debug("connection collision: second connection from peer")
+            perform(actions, on: slot)
+            return
+        }
+        logger.info("refusing extra connection from peer")
+        socket.close()
+    }
+
+    // MARK: FSM plumbing
+
+    private func handle(_ event: Event, on slot: ConnectionSlot) {
+        let actions = slot.fsm.handle(event, now: clock())
+        perform(actions, on: slot)
+    }
+
+    private func perform(_ actions: [Action], on slot: ConnectionSlot) {
+        for a in actions { perform(a, on: slot) }
+        resolveCollision()
+    }
+
+    private func perform(_ action: Action, on slot: ConnectionSlot) {
+        switch action {
+        case .connect:
+            connect(slot)
+        case .closeConnection:
+            closeConnection(slot)
+        case .sendOpen(let open):
+            send(WireBridge.encodeOpen(open), on: slot)
+        case .sendKeepalive:
+            send(WireBridge.keepalive, on: slot)
+        case .sendNotification(let n):
+            logger.info("sending NOTIFICATION", metadata: ["bgp.notification": "\(n)"])
+            if slot === primary { status.lastError = "Sent: \(n)" }
+            send(WireBridge.encodeNotification(n), on: slot)
+        case .sendRouteRefresh(let rr):
+            send(WireBridge.encodeRouteRefresh(rr), on: slot)
+        case .sendEndOfRIB(let af):
+            send(WireBridge.encodeEndOfRIB(af, context: slot.context), on: slot)
+        case .startTimer(let kind, let d):
+            let t = slot.timers[kind] ?? QueueTimer()
+            slot.timers[kind] = t
+            let leeway: DispatchTimeInterval = kind == .hold || kind == .keepalive ? .milliseconds(20) : .milliseconds(100)
+            t.schedule(on: queue, afterMilliseconds: d.milliseconds, leeway: leeway) { @Sendable [weak self, weak slot] in
+                guard let self, let slot else { return }
+                self.timerFired(kind, slot)
+            }
+        case .stopTimer(let kind):
+            slot.timers[kind]?.cancel()
+        case .sessionEstablished(let neg):
+            established(neg, on: slot)
+        case .retainStaleRoutes(let families, _):
+            // Graceful restart is not advertised (PeerSessionConfig.gracefulRestart = nil), so the
+            // FSM never asks; should it, the routes are withdrawn by the following sessionDown.
+            logger.debug("graceful restart not supported: withdrawing instead of retaining", metadata: ["bgp.families": "\(families)"])
+        case .sessionDown(let reason):
+            sessionDown(reason, on: slot)
+        case .deliverUpdate:
+            if let u = slot.pendingUpdate { applyUpdate(u) }
+            slot.pendingUpdate = nil
+        case .endOfRIBReceived(let af):
+            logger.debug("End-of-RIB received", metadata: ["bgp.family": "\(af)"])
+        case .routeRefreshRequested(let rr):
+            if rr.subtype == RouteRefreshMessage.request { refreshExport(family: rr.family) }
+        case .stateChanged(let from, let to):
+            var l = logger
+            l[metadataKey: "bgp.state"] = "\(to)"
+            l.info("state change", metadata: ["bgp.from": "\(from)"])
+            if slot === primary {
+                status.state = to
+                status.sinceEpoch = WallClock.now()
+                if to == .established { status.lastError = nil; status.establishedCount += 1 }
+                publishStatus()
+            }
+        }
+    }
+
+    private func timerFired(_ kind: TimerKind, _ slot: ConnectionSlot) {
+        guard slot === primary || slot === secondary else { return }
+        if kind == .hold { logger.info("hold timer expired") }
+        handle(kind.expiryEvent, on: slot)
+    }
+
+    /// RFC 4271 §6.8 with two connections: after every event on either, ask the resolver which
+    /// connection to dump; a second connection whose primary went Idle takes over.
+    private func resolveCollision() {
+        guard let s = secondary else { return }
+        if s.connection == nil && s.fsm.state == .idle {
+            s.cancelTimers()
+            secondary = nil
+            return
+        }
+        if primary.fsm.state == .idle || (primary.connection == nil && primary.fsm.state != .established) {
+            promoteSecondary()
+            return
+        }
+        guard let pv = primary.fsm.connectionView, let sv = s.fsm.connectionView else { return }
+        switch CollisionResolver.resolve(localRouterID: routerID, localAS: localAS, pv, sv) {
+        case .undecided:
+            return
+        case .close(let direction):
+            let loser = pv.direction == direction ? primary : s
+            logger.info("connection collision: closing the \(direction) connection")
+            secondary = nil
+            handle(.openCollisionDump, on: loser)
+            loser.cancelTimers()
+            if loser === primary {
+                primary = s
+                s.fsm.promoteToPrimary()
+                status.state = s.fsm.state
+                publishStatus()
+            }
+        }
+    }
+
+    private func promoteSecondary() {
+        guard let s = secondary else { return }
+        primary.cancelTimers()
+        if let c = primary.connection { c.close() }
+        secondary = nil
+        s.fsm.promoteToPrimary()
+        primary = s
+        status.state = s.fsm.state
+        publishStatus()
+    }
+
+    // MARK: transport
+
+    private func connect(_ slot: ConnectionSlot) {
+        let family = config.address.family
+        do {
+            let sock = try Socket.tcp(family)
+            do {
+                try prepare(sock)
+                if let src = config.sourceAddress { try sock.bind(to: SocketAddress(src, port: 0)) }
+                let r = try sock.connect(to: SocketAddress(config.address, port: config.port))
+                attach(sock, to: slot, connecting: r == .inProgress)
+                if r == .connected { handle(.tcpConnectionAcked, on: slot) }
+            } catch {
+                sock.close()
+                throw error
+            }
+        } catch {
+            logger.debug("connect failed", metadata: ["error": "\(error)"])
+            status.lastError = "Socket: \((error as? SyscallError)?.errno.description ?? "\(error)")"
+            queue.async { [weak self, weak slot] in
+                guard let self, let slot else { return }
+                self.handle(.tcpConnectionFails, on: slot)
+            }
+        }
+    }
+
+    /// Socket options every session socket gets: MD5 key, TTL, GTSM, no Nagle.
+    func prepare(_ sock: Socket) throws(SyscallError) {
+        if let pw = config.password { try sock.setMD5Key(peer: config.address, key: pw) }
+        if let ttl = config.outgoingTTL(localAS: localAS) { try sock.setTTL(ttl) }
+        if let min = config.minimumTTL { try sock.setMinimumTTL(min) }
+        try sock.setNoDelay()
+    }
+
+    private func attach(_ sock: Socket, to slot: ConnectionSlot, connecting: Bool) {
+        let conn = StreamConnection(socket: sock, queue: queue)
+        slot.connection = conn
+        slot.buffer.removeAll()
+        slot.context = WireContext()
+        conn.onRead = { [weak self, weak slot] bytes in
+            guard let self, let slot else { return }
+            self.received(bytes, on: slot)
+        }
+        conn.onEnd = { [weak self, weak slot] why in
+            guard let self, let slot, slot.connection === conn else { return }
+            slot.connection = nil
+            self.logger.debug("connection ended", metadata: ["reason": "\(why)"])
+            if slot === self.primary, slot.fsm.state != .established { self.status.lastError = "Socket: \(why)" }
+            self.handle(.tcpConnectionFails, on: slot)
+        }
+        conn.onWriteProgress = { [weak self, weak slot] in
+            guard let self, let slot, slot.connection === conn, slot.fsm.state == .established else { return }
+            // Runs inside a send, i.e. while actions are being performed: no nested perform.
+            let more = slot.fsm.handle(.sendProgress, now: self.clock())
+            if !more.isEmpty { self.queue.async { self.perform(more, on: slot) } }
+        }
+        conn.onConnect = { [weak self, weak slot] err in
+            guard let self, let slot else { return }
+            if let err {
+                self.status.lastError = "Socket: \(err)"
+                self.logger.debug("connect failed", metadata: ["error": "\(err)"])
+                conn.close()
+                slot.connection = nil
+                self.handle(.tcpConnectionFails, on: slot)
+            } else {
+                self.handle(.tcpConnectionAcked, on: slot)
+            }
+        }
+        if !connecting, sock.isOpen {
+            // Accepted sockets inherit the listener's MD5 keys; set TTL/GTSM per peer.
+            try? prepare(sock)
+        }
+        conn.start(connecting: connecting)
+    }
+
+    private func closeConnection(_ slot: ConnectionSlot) {
+        guard let c = slot.connection else { return }
+        slot.connection = nil
+        c.onEnd = nil
+        c.closeAfterFlush()
+        if c.isClosing { closing.append(Weak(c)) }
+    }
+
+    /// Connections still flushing a final NOTIFICATION (they keep themselves alive, ≤ 1 s).
+    private var closing: [Weak<StreamConnection>] = []
+
+    private func send(_ bytes: [UInt8], on slot: ConnectionSlot) {
+        slot.connection?.send(bytes)
+    }
+
+    // MARK: receive
+
+    private func received(_ bytes: [UInt8], on slot: ConnectionSlot) {
+        slot.buffer += bytes
+        // Handling an event may close this connection (and, later, attach another to the slot):
+        // only consume from the buffer while it still belongs to this connection.
+        let conn = slot.connection
+        var offset = 0
+        defer {
+            if offset > 0 && conn != nil && slot.connection === conn { slot.buffer.removeFirst(offset) }
+        }
+        while conn != nil && slot.connection === conn {
+            let frame: WireBridge.Frame
+            switch WireBridge.nextFrame(slot.buffer, from: offset, context: slot.context) {
+            case .needMore: return
+            case .error(let n):
+                handle(.headerError(n), on: slot)
+                return
+            case .frame(let f): frame = f
+            }
+            let msg = Array(slot.buffer[offset..<(offset + frame.length)])
+            offset += frame.length
+            let event = WireBridge.decode(msg, type: frame.type, context: slot.context)
+            switch event {
+            case .event(let e):
+                if case .notificationReceived(let n) = e {
+                    logger.info("received NOTIFICATION", metadata: ["bgp.notification": "\(n)"])
+                    if slot === primary { status.lastError = "Received: \(n)" }
+                }
+                handle(e, on: slot)
+            case .update(let u):
+                slot.pendingUpdate = u
+                handle(.updateReceived(ReceivedUpdate(endOfRIB: u.endOfRIB)), on: slot)
+                slot.pendingUpdate = nil
+            case .ignore:
+                break
+            }
+        }
+    }
+
+    // MARK: session
+
+    private func established(_ neg: NegotiatedSession, on slot: ConnectionSlot) {
+        slot.context = WireContext(negotiated: neg, externalPeer: config.isEBGP(localAS: localAS))
+        localAddress = (try? slot.connection?.socket.localAddress())?.ip
+        logger.info("session established", metadata: [
+            "bgp.peerAS": "\(neg.peerAS)", "bgp.hold": "\(neg.holdTime)",
+            "bgp.families": "\(neg.families.sorted().map(\.description))",
+        ])
+        adjRibOut.removeAll()
+        // The initial advertisement; the FSM answers with End-of-RIB per family.
+        refreshExport()
+        for af in neg.families.sorted() { handle(.initialAdvertisementDone(af), on: slot) }
+    }
+
+    private func sessionDown(_ reason: SessionDownReason, on slot: ConnectionSlot) {
+        logger.info("session down", metadata: ["reason": "\(reason)"])
+        if case .holdTimerExpired = reason { status.lastError = "Hold timer expired" }
+        adjRibIn.removeAll()
+        adjRibOut.removeAll()
+        status.prefixesReceived = 0
+        status.prefixesSent = 0
+        report(.down(config.address))
+        publishStatus()
+    }
+
+    private func applyUpdate(_ u: ParsedUpdate) {
+        var changes: [IPPrefix: RouteAttributes?] = [:]
+        for p in u.withdrawn where adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
+        let accept = config.effectiveImport(localAS: localAS) == .all
+        for (p, attrs) in u.announced {
+            // Import policy, AS loop (RFC 4271 §9.1.2) and configured families.
+            if !accept || attrs.contains(as: localAS.value) || !config.addressFamilies.contains(UnicastFamily(p.family)) {
+                if adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
+                continue
+            }
+            adjRibIn[p] = attrs
+            changes[p] = attrs
+        }
+        status.prefixesReceived = adjRibIn.count
+        if !changes.isEmpty { report(.routes(config.address, ebgp: config.isEBGP(localAS: localAS), changes)) }
+        publishStatus()
+    }
+
+    /// The slot whose session is Established (normally the primary; a second connection can get
+    /// there just before collision resolution promotes it).
+    private var established: ConnectionSlot? {
+        if primary.fsm.state == .established { return primary }
+        if let s = secondary, s.fsm.state == .established { return s }
+        return nil
+    }
+
+    private func target() -> ExportTarget? {
+        guard let la = localAddress else { return nil }
+        return ExportTarget(peer: config, localAS: localAS, localAddress: la)
+    }
+
+    /// Recomputes the export for every prefix (or one family's) and sends the difference.
+    private func refreshExport(family: BGPSession.AddressFamily? = nil) {
+        var prefixes = Set(locRib.keys).union(adjRibOut.keys)
+        if let family { prefixes = prefixes.filter { ($0.family == .v4) == (family == .ipv4Unicast) } }
+        if family != nil {
+            // A route refresh request: resend everything of the family.
+            for p in prefixes { adjRibOut[p] = nil }
+        }
+        sendExportDelta(prefixes)
+    }
+
+    private func sendExportDelta(_ prefixes: Set<IPPrefix>) {
+        guard let t = target(), let slot = established, slot.connection != nil else { return }
+        var announce: [IPPrefix: RouteAttributes] = [:]
+        var withdraw: [IPPrefix] = []
+        // Routes sharing attributes, source and family export to the same attributes: compute
+        // them once, so the Adj-RIB-Out shares one box per group too.
+        struct MemoKey: Hashable { var attributes: RouteAttributes; var source: RouteSource; var family: IPFamily }
+        var memo: [MemoKey: RouteAttributes?] = [:]
+        for p in prefixes {
+            let want = locRib[p].flatMap { r -> RouteAttributes? in
+                let key = MemoKey(attributes: r.attributes, source: r.source, family: p.family)
+                if let hit = memo[key] { return hit }
+                let out = exportAttributes(for: r, to: t)
+                memo[key] = .some(out)
+                return out
+            }
+            let had = adjRibOut[p]
+            if want == had { continue }
+            if let want { announce[p] = want; adjRibOut[p] = want } else if had != nil { withdraw.append(p); adjRibOut[p] = nil }
+        }
+        if announce.isEmpty && withdraw.isEmpty { return }
+        for msg in WireBridge.encodeUpdates(announce: announce, withdraw: withdraw, context: slot.context) {
+            send(msg, on: slot)
+        }
+        status.prefixesSent = adjRibOut.count
+        publishStatus()
+    }
+
+    private func publishStatus() {
+        report(.status(config.address, status))
+    }
+}
+
+struct Weak<T: AnyObject> {
+    weak var value: T?
+    init(_ v: T) { value = v }
+}

@@ -1,1 +1,0 @@
-// Placeholder: typed resource client over Datastore (being built).
