@@ -1,3 +1,4 @@
+import CNetlink
 import CNetlinkWorkload
 import Glibc
 import NetCore
