@@ -9,7 +9,7 @@ public enum WorkloadError: Error, Hashable, Sendable, CustomStringConvertible {
     case netns(path: String, reason: String)
     /// An interface of that name already exists where the plugin would create it.
     case interfaceExists(String)
-    case netlink(WorkloadNetlinkError)
+    case netlink(NetlinkError)
     case sysctl(path: String, reason: String)
     case missing(String)
 
@@ -77,7 +77,7 @@ public enum WorkloadNetwork {
         return fd
     }
 
-    static func wrap<T>(_ body: () throws(WorkloadNetlinkError) -> T) throws(WorkloadError) -> T {
+    static func wrap<T>(_ body: () throws(NetlinkError) -> T) throws(WorkloadError) -> T {
         do { return try body() } catch { throw .netlink(error) }
     }
 
@@ -85,8 +85,8 @@ public enum WorkloadNetwork {
     public static func setUp(_ spec: WorkloadInterfaceSpec) throws(WorkloadError) -> WorkloadInterfaceResult {
         let fd = try openNetns(spec.netnsPath)
         defer { close(fd) }
-        let host = try wrap { () throws(WorkloadNetlinkError) in try WLSocket() }
-        if let existing = try wrap({ () throws(WorkloadNetlinkError) in try host.link(named: spec.hostInterface) }) {
+        let host = try wrap { () throws(NetlinkError) in try WLSocket() }
+        if let existing = try wrap({ () throws(NetlinkError) in try host.link(named: spec.hostInterface) }) {
             rtnl_link_put(existing)
             throw .interfaceExists(spec.hostInterface)
         }
@@ -104,11 +104,11 @@ public enum WorkloadNetwork {
     }
 
     static func createVeth(_ s: WLSocket, _ spec: WorkloadInterfaceSpec, netnsFD: Int32) throws(WorkloadError) {
-        guard let veth = rtnl_link_veth_alloc() else { throw .netlink(WorkloadNetlinkError(code: NLE_NOMEM, operation: "allocate veth")) }
+        guard let veth = rtnl_link_veth_alloc() else { throw .netlink(NetlinkError(code: NLE_NOMEM, operation: "allocate veth")) }
         defer { rtnl_link_put(veth) }
         rtnl_link_set_name(veth, spec.hostInterface)
         rtnl_link_set_mtu(veth, UInt32(spec.mtu))
-        let mac = WLAddress(mac: hostMAC)
+        let mac = NLAddress(mac: hostMAC)
         rtnl_link_set_addr(veth, mac.raw)
         // Not IFF_UP here: the kernel refuses flags on a veth create carrying a peer netns
         // (NLE_FAILURE); both ends are set up once configured.
@@ -119,15 +119,15 @@ public enum WorkloadNetwork {
         rtnl_link_set_ns_fd(peer, netnsFD)
         let rc = rtnl_link_add(s.raw, veth, NLM_F_CREATE | NLM_F_EXCL)
         if rc == -NLE_EXIST { throw .interfaceExists("\(spec.hostInterface) or \(spec.containerInterface) in \(spec.netnsPath)") }
-        if rc < 0 { throw .netlink(WorkloadNetlinkError(code: -rc, operation: "create veth \(spec.hostInterface) / \(spec.containerInterface)")) }
+        if rc < 0 { throw .netlink(NetlinkError(code: rc, operation: "create veth \(spec.hostInterface) / \(spec.containerInterface)")) }
     }
 
     /// Runs inside the pod's namespace.
     static func configureContainer(_ spec: WorkloadInterfaceSpec) throws(WorkloadError) -> (MACAddress, Int32) {
-        try wrap { () throws(WorkloadNetlinkError) -> (MACAddress, Int32) in
+        try wrap { () throws(NetlinkError) -> (MACAddress, Int32) in
             let s = try WLSocket()
             guard let link = try s.link(named: spec.containerInterface) else {
-                throw WorkloadNetlinkError(code: NLE_OBJ_NOTFOUND, operation: "find \(spec.containerInterface) in the container")
+                throw NetlinkError(code: NLE_OBJ_NOTFOUND, operation: "find \(spec.containerInterface) in the container")
             }
             defer { rtnl_link_put(link) }
             let index = rtnl_link_get_ifindex(link)
@@ -136,28 +136,28 @@ public enum WorkloadNetwork {
             try s.addRoute(IPPrefix(.v4(gateway), length: 32), ifindex: index, scopeLink: true)
             try s.addRoute(IPPrefix(.v4(.any), length: 0), ifindex: index, gateway: .v4(gateway), scopeLink: false)
             try s.addPermanentNeighbour(.v4(gateway), mac: hostMAC, ifindex: index)
-            guard let mac = WLAddress.mac(rtnl_link_get_addr(link)) else {
-                throw WorkloadNetlinkError(code: NLE_NOADDR, operation: "read MAC of \(spec.containerInterface)")
+            guard let mac = NLConvert.mac(rtnl_link_get_addr(link)) else {
+                throw NetlinkError(code: NLE_NOADDR, operation: "read MAC of \(spec.containerInterface)")
             }
             return (mac, index)
         }
     }
 
     static func configureHost(_ s: WLSocket, _ spec: WorkloadInterfaceSpec) throws(WorkloadError) -> (Int32, MACAddress) {
-        guard let link = try wrap({ () throws(WorkloadNetlinkError) in try s.link(named: spec.hostInterface) }) else {
+        guard let link = try wrap({ () throws(NetlinkError) in try s.link(named: spec.hostInterface) }) else {
             throw .missing("host interface \(spec.hostInterface) vanished after creation")
         }
         defer { rtnl_link_put(link) }
         let index = rtnl_link_get_ifindex(link)
-        try wrap { () throws(WorkloadNetlinkError) in try s.setUp(link, name: spec.hostInterface) }
+        try wrap { () throws(NetlinkError) in try s.setUp(link, name: spec.hostInterface) }
         let conf = "/proc/sys/net/ipv4/conf/\(spec.hostInterface)/"
         try writeSysctl(conf + "proxy_arp", "1")
         try writeSysctl(conf + "forwarding", "1")
         try writeSysctl("/proc/sys/net/ipv4/neigh/\(spec.hostInterface)/proxy_delay", "0")
-        try wrap { () throws(WorkloadNetlinkError) in
+        try wrap { () throws(NetlinkError) in
             try s.addRoute(IPPrefix(host: .v4(spec.address)), ifindex: index, scopeLink: true)
         }
-        return (index, WLAddress.mac(rtnl_link_get_addr(link)) ?? hostMAC)
+        return (index, NLConvert.mac(rtnl_link_get_addr(link)) ?? hostMAC)
     }
 
     static func writeSysctl(_ path: String, _ value: String) throws(WorkloadError) {
@@ -173,7 +173,7 @@ public enum WorkloadNetwork {
     /// Returns false when it did not exist.
     @discardableResult
     public static func tearDown(hostInterface: String) throws(WorkloadError) -> Bool {
-        try wrap { () throws(WorkloadNetlinkError) -> Bool in
+        try wrap { () throws(NetlinkError) -> Bool in
             let s = try WLSocket()
             guard let link = try s.link(named: hostInterface) else { return false }
             defer { rtnl_link_put(link) }
@@ -187,22 +187,22 @@ public enum WorkloadNetwork {
     /// CHECK: everything `setUp` made is still there. Returns the problems found.
     public static func check(_ spec: WorkloadInterfaceSpec) throws(WorkloadError) -> [String] {
         var problems: [String] = []
-        let s = try wrap { () throws(WorkloadNetlinkError) in try WLSocket() }
-        guard let link = try wrap({ () throws(WorkloadNetlinkError) in try s.link(named: spec.hostInterface) }) else {
+        let s = try wrap { () throws(NetlinkError) in try WLSocket() }
+        guard let link = try wrap({ () throws(NetlinkError) in try s.link(named: spec.hostInterface) }) else {
             return ["host interface \(spec.hostInterface) does not exist"]
         }
         let hostIndex = rtnl_link_get_ifindex(link)
         if rtnl_link_get_flags(link) & twill_wl_iff_up() == 0 { problems.append("host interface \(spec.hostInterface) is down") }
         rtnl_link_put(link)
         let podRoute = IPPrefix(host: .v4(spec.address))
-        let hostRoutes = try wrap { () throws(WorkloadNetlinkError) in try s.routes() }
+        let hostRoutes = try wrap { () throws(NetlinkError) in try s.routes() }
         if !hostRoutes.contains(where: { $0.dst == podRoute && $0.ifindex == hostIndex }) {
             problems.append("host has no route \(podRoute) dev \(spec.hostInterface)")
         }
         let fd = try openNetns(spec.netnsPath)
         defer { close(fd) }
         problems += try inNetworkNamespace(fd) { () throws(WorkloadError) -> [String] in
-            try wrap { () throws(WorkloadNetlinkError) -> [String] in
+            try wrap { () throws(NetlinkError) -> [String] in
                 let c = try WLSocket()
                 guard let l = try c.link(named: spec.containerInterface) else {
                     return ["container interface \(spec.containerInterface) does not exist"]
