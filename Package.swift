@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "twill-bgpd", targets: ["twill-bgpd"]),
         .executable(name: "twill-bench", targets: ["twill-bench"]),
         .executable(name: "twill-dstool", targets: ["twill-dstool"]),
+        .executable(name: "twill-cni", targets: ["twill-cni"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CNFTables", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev", "libmnl-dev"])]),
+        .systemLibrary(name: "CNetlinkWorkload", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .target(name: "CSystemShims"),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev", "openssl"])]),
 
@@ -49,15 +52,19 @@ let package = Package(
         ]),
         .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),
         .target(name: "DataplaneLinux", dependencies: [
-            "Dataplane", "NetCore", "CNetlink", "CNFTables", "Posix",
+            "Dataplane", "NetCore", "CNetlink", "CNetlinkWorkload", "CNFTables", "Posix",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ResourceClient", dependencies: ["NodeModel", "ResourceFormat", "Datastore", "NetCore"]),
+        .target(name: "IPAM", dependencies: ["Datastore", "NodeModel", "NetCore"]),
         .target(name: "CtlCore", dependencies: [
-            "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "DatastoreEtcd", "NetCore", "Posix",
+            "IPAM", "ResourceClient", "NodeModel", "ResourceFormat", "Datastore", "DatastoreEtcd", "NetCore", "Posix",
         ]),
 
+        .target(name: "CNIPlugin", dependencies: ["IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore"]),
+
         // MARK: Executables (thin: argument parsing and wiring only)
+        .executableTarget(name: "twill-cni", dependencies: ["CNIPlugin", "Datastore", "DatastoreEtcd"]),
         .executableTarget(name: "twillctl", dependencies: [
             "CtlCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -96,6 +103,8 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["BGPSpeaker", "CtlCore", "TestSupport"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM", "Datastore", "NodeModel", "NetCore", "CtlCore", "TestSupport"]),
+        .testTarget(name: "CNITests", dependencies: ["CNIPlugin", "IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
 
         // MARK: etcd datastore and the Helm chart (own target: the HTTP/TLS client stays out of

@@ -8,6 +8,7 @@ PKGS=(
   iproute2 iputils-ping nftables bird2 frr gobgpd tcpdump sqlite3 etcd-server etcd-client
   yamllint procps psmisc
   libssl-dev openssl
+  containernetworking-plugins   # optional: CNI chaining test (bandwidth, portmap after twill-cni)
 )
 missing=()
 for p in "${PKGS[@]}"; do
