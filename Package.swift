@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "Dataplane", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+        .target(name: "Calc", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -86,6 +87,8 @@ let package = Package(
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "TestSupport"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "NodeModel", "NetCore"]),
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
+        .testTarget(name: "CalcTests", dependencies: ["Calc", "NodeModel", "NetCore", "TestSupport"],
+                    exclude: ["Golden"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -1,0 +1,160 @@
+import NetCore
+import NodeModel
+
+/// confd's peer computation (calico.md §2.1 "Mesh", "Explicit peers", "Peer expansion") as a
+/// pure function of one snapshot: no history, so any sequence of datastore states ending in
+/// the same state gives the same `PeerSet`.
+public enum PeerCalculator {
+    /// The sessions `snapshot.nodeName` should run. Empty when the node is unknown or has no
+    /// `spec.bgp` (confd then has nothing to render).
+    public static func peers(_ snapshot: CalcSnapshot) -> PeerSet {
+        guard let me = snapshot.localNode else { return PeerSet() }
+        let nodes = snapshot.bgpNodes
+        let config = snapshot.effectiveConfiguration
+        let globalAS = config.asNumber
+        let myAS = me.asNumber ?? globalAS
+        var out: [Peer] = []
+
+        // Node-to-node mesh.
+        if config.nodeToNodeMeshEnabled && !me.isRouteReflector {
+            let global = snapshot.globalConfiguration
+            for n in nodes where n.name != me.name && !n.isRouteReflector {
+                for family in [IPFamily.v4, .v6] {
+                    guard let mine = me.address(family), let theirs = n.address(family), mine != theirs else { continue }
+                    out.append(Peer(
+                        name: Peer.name(type: .mesh, address: theirs, port: n.listenPort),
+                        type: .mesh, address: theirs, port: n.listenPort,
+                        remoteAS: n.asNumber ?? globalAS, localAS: myAS, sourceAddress: mine,
+                        password: PasswordRef(global?.nodeMeshPassword),
+                        gracefulRestartTime: config.nodeMeshMaxRestartTime,
+                        passive: passive(peer: theirs, me: mine),
+                        isCalicoNode: true, remoteNodeName: n.name))
+                }
+            }
+        }
+
+        // Explicit peers: expand each BGPPeer into (local node, remote endpoint) peerings as
+        // confd's updatePeersV1 does, keeping only those whose local node is me.
+        let bgpPeers = snapshot.bgpPeers.sorted { $0.metadata.name < $1.metadata.name }
+        var globalEndpoints = Set<Endpoint>()
+        var nodeEndpoints = Set<Endpoint>()
+        // Pass 1: global peers.
+        for p in bgpPeers where p.spec.isGlobal {
+            for target in targets(of: p.spec, nodes: nodes, me: me) {
+                globalEndpoints.insert(target.endpoint)
+                if let peer = explicitPeer(.global, spec: p.spec, target: target, me: me, myAS: myAS, globalAS: globalAS) {
+                    out.append(peer)
+                }
+            }
+        }
+        // Pass 2: node-specific peers (node == me, or nodeSelector matches my labels).
+        for p in bgpPeers where !p.spec.isGlobal && appliesLocally(p.spec, to: me) {
+            for target in targets(of: p.spec, nodes: nodes, me: me) {
+                guard !globalEndpoints.contains(target.endpoint), nodeEndpoints.insert(target.endpoint).inserted,
+                      let peer = explicitPeer(.nodeSpecific, spec: p.spec, target: target, me: me, myAS: myAS, globalAS: globalAS)
+                else { continue }
+                out.append(peer)
+            }
+        }
+        // Pass 3: reverse peerings. A peerSelector peering from local node L to me makes me
+        // peer back with L (unless `reversePeering: Manual`), so calico↔calico sessions are
+        // configured on both ends.
+        for p in bgpPeers where !p.spec.peerSelector.isEmpty && p.spec.reversePeering != .manual {
+            guard let sel = try? Selector(p.spec.peerSelector), sel.matches(me.labels) else { continue }
+            for local in nodes where local.name != me.name && (p.spec.isGlobal || appliesLocally(p.spec, to: local)) {
+                for t in Target.perFamily(local, me: me) {
+                    guard !globalEndpoints.contains(t.endpoint), nodeEndpoints.insert(t.endpoint).inserted,
+                          let peer = explicitPeer(.nodeSpecific, spec: p.spec, target: t, me: me, myAS: myAS, globalAS: globalAS)
+                    else { continue }
+                    out.append(peer)
+                }
+            }
+        }
+        return PeerSet(out)
+    }
+
+    /// confd's tie-break: the side whose address string sorts lower connects; the other is passive.
+    public static func passive(peer: IPAddress, me: IPAddress) -> Bool {
+        peer.description > me.description
+    }
+
+    // MARK: - Expansion helpers
+
+    struct Endpoint: Hashable { var address: IPAddress; var port: Int? }
+
+    /// One remote end of an explicit peering.
+    struct Target {
+        var address: IPAddress
+        var port: Int?
+        var node: BGPNodeInfo?
+        var endpoint: Endpoint { Endpoint(address: address, port: port) }
+
+        /// A selected node is peered on each family both ends have an address for.
+        static func perFamily(_ node: BGPNodeInfo, me: BGPNodeInfo) -> [Target] {
+            [IPFamily.v4, .v6].compactMap { f in
+                guard me.address(f) != nil, let a = node.address(f) else { return nil }
+                return Target(address: a, port: node.listenPort, node: node)
+            }
+        }
+    }
+
+    static func appliesLocally(_ spec: BGPPeerSpec, to node: BGPNodeInfo) -> Bool {
+        if !spec.node.isEmpty { return spec.node == node.name }
+        guard !spec.nodeSelector.isEmpty, let sel = try? Selector(spec.nodeSelector) else { return spec.isGlobal }
+        return sel.matches(node.labels)
+    }
+
+    static func targets(of spec: BGPPeerSpec, nodes: [BGPNodeInfo], me: BGPNodeInfo) -> [Target] {
+        if !spec.peerSelector.isEmpty {
+            guard let sel = try? Selector(spec.peerSelector) else { return [] }
+            return nodes.filter { $0.name != me.name && sel.matches($0.labels) }.flatMap { Target.perFamily($0, me: me) }
+        }
+        guard let ep = spec.peerEndpoint else { return [] }
+        // A peerIP that is a Calico node's address (and AS, when given) is that node.
+        let node = nodes.first { n in
+            n.address(ep.address.family) == ep.address && (spec.asNumber == nil || spec.asNumber == n.asNumber)
+        }
+        if node?.name == me.name { return [] }
+        return [Target(address: ep.address, port: ep.port.map(Int.init) ?? node?.listenPort, node: node)]
+    }
+
+    static func explicitPeer(_ type: PeerType, spec: BGPPeerSpec, target: Target, me: BGPNodeInfo,
+                             myAS: ASNumber, globalAS: ASNumber) -> Peer? {
+        let address = target.address
+        guard let mine = me.address(address.family), address != mine else { return nil }
+        // The peer's asNumber, else the selected node's AS, else the global AS.
+        let remoteAS = spec.asNumber ?? target.node.map { $0.asNumber ?? globalAS } ?? globalAS
+        let localAS = spec.localASNumber ?? myAS
+        let internal = remoteAS == localAS
+        var nextHop = NextHopBehaviour.auto
+        switch spec.nextHopMode {
+        case .self?: nextHop = .self
+        case .keep?: nextHop = .keep
+        case .auto?: nextHop = .auto
+        case nil: nextHop = spec.keepOriginalNextHop && !internal ? .keep : .auto
+        }
+        var rrCluster: String? = nil
+        if me.isRouteReflector && internal && target.node?.routeReflectorClusterID != me.routeReflectorClusterID {
+            rrCluster = me.routeReflectorClusterID
+        }
+        let reachable = spec.reachableBy.isEmpty ? nil : IPAddress(spec.reachableBy)
+        return Peer(
+            name: Peer.name(type: type, address: address, port: target.port),
+            type: type, address: address, port: target.port,
+            remoteAS: remoteAS, localAS: localAS,
+            sourceAddress: spec.sourceAddress == SourceAddress.none ? nil : mine,
+            password: PasswordRef(spec.password),
+            keepaliveTime: spec.keepaliveTime,
+            gracefulRestartTime: spec.maxRestartTime ?? Peer.defaultRestartTime,
+            ttlSecurityHops: spec.ttlSecurity.flatMap { $0 > 0 ? $0 : nil },
+            multihop: true,
+            passive: target.node != nil && passive(peer: address, me: mine),
+            routeReflectorClusterID: rrCluster,
+            nextHop: nextHop,
+            allowLocalAS: spec.numAllowedLocalASNumbers.flatMap { $0 > 0 ? $0 : nil },
+            reachableBy: reachable?.family == address.family ? reachable : nil,
+            filters: spec.filters,
+            isCalicoNode: target.node != nil,
+            remoteNodeName: target.node?.name)
+    }
+}
