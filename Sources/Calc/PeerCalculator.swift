@@ -125,16 +125,16 @@ public enum PeerCalculator {
         // The peer's asNumber, else the selected node's AS, else the global AS.
         let remoteAS = spec.asNumber ?? target.node.map { $0.asNumber ?? globalAS } ?? globalAS
         let localAS = spec.localASNumber ?? myAS
-        let internal = remoteAS == localAS
+        let isInternal = remoteAS == localAS
         var nextHop = NextHopBehaviour.auto
         switch spec.nextHopMode {
         case .self?: nextHop = .self
         case .keep?: nextHop = .keep
         case .auto?: nextHop = .auto
-        case nil: nextHop = spec.keepOriginalNextHop && !internal ? .keep : .auto
+        case nil: nextHop = spec.keepOriginalNextHop && !isInternal ? .keep : .auto
         }
         var rrCluster: String? = nil
-        if me.isRouteReflector && internal && target.node?.routeReflectorClusterID != me.routeReflectorClusterID {
+        if me.isRouteReflector && isInternal && target.node?.routeReflectorClusterID != me.routeReflectorClusterID {
             rrCluster = me.routeReflectorClusterID
         }
         let reachable = spec.reachableBy.isEmpty ? nil : IPAddress(spec.reachableBy)
