@@ -49,7 +49,7 @@ public struct StaticRoute: Hashable, Sendable, Comparable, CustomStringConvertib
         case .via(let gw): "route \(prefix) via \(gw)"
         }
     }
-    public static func < (l: Self, r: Self) -> Bool { l.description < r.description }
+    public static func < (l: Self, r: Self) -> Bool { l.prefix != r.prefix ? l.prefix < r.prefix : l.description < r.description }
 }
 
 /// Who owns the kernel routes to a pool's remote blocks (calico.md §2.1, route ownership matrix).
