@@ -40,7 +40,7 @@ public enum PeerCalculator {
         var nodeEndpoints = Set<Endpoint>()
         // Pass 1: global peers.
         for p in bgpPeers where p.spec.isGlobal {
-            for target in targets(of: p.spec, nodes: nodes, me: me) {
+            for target in targets(of: p.spec, nodes: nodes, me: me, globalAS: globalAS) {
                 globalEndpoints.insert(target.endpoint)
                 if let peer = explicitPeer(.global, spec: p.spec, target: target, me: me, myAS: myAS, globalAS: globalAS) {
                     out.append(peer)
@@ -49,7 +49,7 @@ public enum PeerCalculator {
         }
         // Pass 2: node-specific peers (node == me, or nodeSelector matches my labels).
         for p in bgpPeers where !p.spec.isGlobal && appliesLocally(p.spec, to: me) {
-            for target in targets(of: p.spec, nodes: nodes, me: me) {
+            for target in targets(of: p.spec, nodes: nodes, me: me, globalAS: globalAS) {
                 guard !globalEndpoints.contains(target.endpoint), nodeEndpoints.insert(target.endpoint).inserted,
                       let peer = explicitPeer(.nodeSpecific, spec: p.spec, target: target, me: me, myAS: myAS, globalAS: globalAS)
                 else { continue }
@@ -104,7 +104,7 @@ public enum PeerCalculator {
         return sel.matches(node.labels)
     }
 
-    static func targets(of spec: BGPPeerSpec, nodes: [BGPNodeInfo], me: BGPNodeInfo) -> [Target] {
+    static func targets(of spec: BGPPeerSpec, nodes: [BGPNodeInfo], me: BGPNodeInfo, globalAS: ASNumber) -> [Target] {
         if !spec.peerSelector.isEmpty {
             guard let sel = try? Selector(spec.peerSelector) else { return [] }
             return nodes.filter { $0.name != me.name && sel.matches($0.labels) }.flatMap { Target.perFamily($0, me: me) }
@@ -112,7 +112,7 @@ public enum PeerCalculator {
         guard let ep = spec.peerEndpoint else { return [] }
         // A peerIP that is a Calico node's address (and AS, when given) is that node.
         let node = nodes.first { n in
-            n.address(ep.address.family) == ep.address && (spec.asNumber == nil || spec.asNumber == n.asNumber)
+            n.address(ep.address.family) == ep.address && (spec.asNumber == nil || spec.asNumber == (n.asNumber ?? globalAS))
         }
         if node?.name == me.name { return [] }
         return [Target(address: ep.address, port: ep.port.map(Int.init) ?? node?.listenPort, node: node)]
