@@ -21,7 +21,8 @@ public enum BGPFilterEvaluator {
     public static func evaluate(_ filters: [BGPFilterSpec], _ direction: FilterDirection, route: RouteDescription,
                                 peerType: BGPFilterPeerType) -> FilterResult {
         for f in filters {
-            for rule in rules(f, direction, route.prefix.family) where matches(rule, route: route, peerType: peerType) {
+            for rule in rules(f, direction, route.prefix.family)
+            where matches(rule, route: route, peerType: peerType, direction: direction) {
                 switch rule.action ?? .accept {
                 case .reject: return .reject
                 case .accept: return .accept(apply(rule.operations, to: route))
@@ -40,8 +41,11 @@ public enum BGPFilterEvaluator {
         }
     }
 
-    /// Every condition the rule sets must hold.
-    public static func matches(_ rule: BGPFilterRule, route: RouteDescription, peerType: BGPFilterPeerType) -> Bool {
+    /// Every condition the rule sets must hold. On export an unset priority is Calico's
+    /// default 1024 (the rendered export filter normalises `krt_metric` first); on import an
+    /// unset priority matches no `priority` rule.
+    public static func matches(_ rule: BGPFilterRule, route: RouteDescription, peerType: BGPFilterPeerType,
+                               direction: FilterDirection = .export) -> Bool {
         let net = route.prefix
         if !rule.cidr.isEmpty {
             guard let cidr = IPPrefix(rule.cidr),
@@ -65,7 +69,7 @@ public enum BGPFilterEvaluator {
             let want = rule.asPathPrefix.map { UInt32(truncatingIfNeeded: $0) }
             if Array(route.asPath.prefix(want.count)) != want { return false }
         }
-        if let p = rule.priority, (route.priority ?? 1024) != p { return false }
+        if let p = rule.priority, (direction == .export ? route.priority ?? 1024 : route.priority) != p { return false }
         return true
     }
 

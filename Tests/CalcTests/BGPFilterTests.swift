@@ -97,6 +97,9 @@ import Testing
         let prio = [rule("", nil, .reject) { $0.priority = 512 }]
         #expect(eval(prio, r("10.0.0.0/24") { $0.priority = 512 }) == .reject)
         #expect(eval(prio, r("10.0.0.0/24")).accepted)
+        let prio1024 = [rule("", nil, .reject) { $0.priority = 1024 }]
+        #expect(eval(prio1024, r("10.0.0.0/24"), .eBGP, .export) == .reject)   // normalised default
+        #expect(eval(prio1024, r("10.0.0.0/24"), .eBGP, .import).accepted)    // unset on import
     }
 
     @Test func operationsApplyOnAccept() {

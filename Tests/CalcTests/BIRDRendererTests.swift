@@ -41,6 +41,17 @@ private func flat(_ text: String) -> String {
         #expect(r.status == 0, "bird -p rejected \(name): \(r.stderr)\(r.stdout)")
     }
 
+    /// The `bird -p` check can fail: BIRD 1 syntax (filters outside a channel) is rejected.
+    @Test func birdRejectsBIRD1Syntax() throws {
+        guard Privileged.check("bird -p negative control", needs: ["bird"]) else { return }
+        let dir = try TempDir("calc-bird")
+        defer { dir.cleanup() }
+        let path = dir.file("bird.conf")
+        try "router id 10.0.0.1;\nprotocol bgp x { local as 64512; neighbor 10.0.0.2 as 64512; import all; export none; }\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try Shell.run(["bird", "-p", "-c", path]).status != 0)
+    }
+
     /// Rendering is a function of the state only: object order in the snapshot does not matter.
     @Test func renderingIgnoresObjectOrder() throws {
         var rng = SeededRNG(seed: 42)
