@@ -236,7 +236,7 @@ public enum BIRDRenderer {
                 case .self: w.line("next hop self;")
                 case .keep: w.line("next hop keep;")
                 }
-                let internalArg = p.isInternal ? "true" : "false"
+                let internalArg = p.exportsAsInternal ? "true" : "false"
                 w.block("import filter") { w in
                     for (n, spec) in filters where !BGPFilterEvaluator.rules(spec, .import, family).isEmpty {
                         w.line("'\(filterFunctionName(n, .import, family))'(\(internalArg));")
@@ -266,15 +266,20 @@ public enum BIRDRenderer {
 
     // MARK: - Pieces
 
-    /// `'bgp_<filter>_exportFilterV4'`, with the filter name cut and suffixed by a hash of the
-    /// full name when the symbol would exceed BIRD's limit (confd's `truncateBGPFilterName`).
+    /// `'bgp_<filter>_exportFilterV4'`. A filter name longer than the 45 characters BIRD's
+    /// 64-character symbol limit leaves is cut to 28 and suffixed with `_` and the first 16
+    /// upper-case hex digits of its SHA-256, exactly as confd's `truncateBGPFilterName`, so
+    /// function names match a Calico node's.
     public static func filterFunctionName(_ filter: String, _ direction: FilterDirection, _ family: IPFamily) -> String {
         let suffix = "_\(direction == .import ? "import" : "export")FilterV\(family == .v4 ? 4 : 6)"
-        let full = "bgp_" + filter + suffix
-        if full.utf8.count < maxSymbolLength { return full }
-        let hash = "_" + hex8(fnv1a(filter))
-        let room = maxSymbolLength - 1 - "bgp_".utf8.count - suffix.utf8.count - hash.utf8.count
-        return "bgp_" + String(filter.utf8.prefix(room))! + hash + suffix
+        return "bgp_" + truncatedFilterName(filter) + suffix
+    }
+
+    static func truncatedFilterName(_ name: String) -> String {
+        let maxLength = maxSymbolLength - "bgp__importFilterV4".utf8.count
+        guard name.utf8.count > maxLength else { return name }
+        let hash = String(SHA256.hexUpper(SHA256.hash(name)).prefix(16))
+        return String(decoding: name.utf8.prefix(maxLength - 17), as: UTF8.self) + "_" + hash
     }
 
     static func filterStatement(_ rule: BGPFilterRule, filter: String) throws(BIRDRenderError) -> String {
@@ -356,23 +361,13 @@ public enum BIRDRenderer {
         }
     }
 
-    /// The node's IPv4 address, else an IPv4 id hashed from the node name (confd's `hash` mode).
+    /// The node's IPv4 address, else confd's `HashToIPv4(nodeName)`: the first four bytes of
+    /// the name's SHA-256, the first octet moved out of the multicast/reserved range (> 223 → −32).
     public static func routerID(for node: BGPNodeInfo) -> String {
         if case .v4(let a)? = node.ipv4 { return a.description }
-        var h = fnv1a(node.name)
-        if h == 0 { h = 1 }
-        return "\(h >> 24).\((h >> 16) & 0xff).\((h >> 8) & 0xff).\(h & 0xff)"
-    }
-
-    static func fnv1a(_ s: String) -> UInt32 {
-        var h: UInt32 = 0x811c9dc5
-        for b in s.utf8 { h = (h ^ UInt32(b)) &* 0x01000193 }
-        return h
-    }
-
-    static func hex8(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 8 - s.count) + s
+        let h = SHA256.hash(node.name)
+        let first = h[0] > 223 ? h[0] - 32 : h[0]
+        return "\(first).\(h[1]).\(h[2]).\(h[3])"
     }
 }
 

@@ -168,7 +168,7 @@ public struct ExportPolicy: Hashable, Sendable {
                                            peerType: peer.isInternal ? .iBGP : .eBGP) {
         case .accept: return true
         case .reject: return false
-        case .noMatch(let r): return exportAllowed(r, internalPeer: peer.isInternal)
+        case .noMatch(let r): return exportAllowed(r, internalPeer: peer.exportsAsInternal)
         }
     }
 

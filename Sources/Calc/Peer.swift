@@ -99,6 +99,9 @@ public struct Peer: Hashable, Sendable, CustomStringConvertible {
     /// iBGP when both ends are in the same AS.
     public var isInternal: Bool { remoteAS == localAS }
     public var isRouteReflectorClient: Bool { routeReflectorClusterID != nil }
+    /// The `internal_peer` argument of `calico_export_to_bgp_peers`: confd passes `true` for
+    /// every mesh peer and "same AS" for explicit ones.
+    public var exportsAsInternal: Bool { type == .mesh || isInternal }
 
     /// Calico's protocol name: prefix + address with `.`/`:` → `_`, plus `_port_<N>`.
     public static func name(type: PeerType, address: IPAddress, port: Int?) -> String {

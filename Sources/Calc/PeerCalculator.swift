@@ -22,7 +22,8 @@ public enum PeerCalculator {
                 for family in [IPFamily.v4, .v6] {
                     guard let mine = me.address(family), let theirs = n.address(family), mine != theirs else { continue }
                     out.append(Peer(
-                        name: Peer.name(type: .mesh, address: theirs, port: n.listenPort),
+                        // confd names mesh peers without the port suffix.
+                        name: Peer.name(type: .mesh, address: theirs, port: nil),
                         type: .mesh, address: theirs, port: n.listenPort,
                         remoteAS: n.asNumber ?? globalAS, localAS: myAS, sourceAddress: mine,
                         password: PasswordRef(global?.nodeMeshPassword),
@@ -56,15 +57,26 @@ public enum PeerCalculator {
                 out.append(peer)
             }
         }
-        // Pass 3: reverse peerings. A peerSelector peering from local node L to me makes me
-        // peer back with L (unless `reversePeering: Manual`), so calico↔calico sessions are
-        // configured on both ends.
-        for p in bgpPeers where !p.spec.peerSelector.isEmpty && p.spec.reversePeering != .manual {
-            guard let sel = try? Selector(p.spec.peerSelector), sel.matches(me.labels) else { continue }
+        // Pass 3: reverse peerings (confd's second pass). When I am the remote end of a
+        // peering — selected by its peerSelector, or its peerIP (+AS, +port) is my address —
+        // I peer back with each of its local nodes (node / nodeSelector; every node for a
+        // global peer), unless `reversePeering: Manual`. Selector peerings reverse on both
+        // families, peerIP ones on the peerIP's family only.
+        for p in bgpPeers where p.spec.reversePeering != .manual {
+            let families: [IPFamily]
+            if !p.spec.peerSelector.isEmpty {
+                guard let sel = try? Selector(p.spec.peerSelector), sel.matches(me.labels) else { continue }
+                families = [.v4, .v6]
+            } else if let ep = p.spec.peerEndpoint, isNode(me, endpoint: ep, asNumber: p.spec.asNumber, globalAS: globalAS) {
+                families = [ep.address.family]
+            } else {
+                continue
+            }
             for local in nodes where local.name != me.name && (p.spec.isGlobal || appliesLocally(p.spec, to: local)) {
-                for t in Target.perFamily(local, me: me) {
+                for t in Target.perFamily(local, me: me) where families.contains(t.address.family) {
                     guard !globalEndpoints.contains(t.endpoint), nodeEndpoints.insert(t.endpoint).inserted,
-                          let peer = explicitPeer(.nodeSpecific, spec: p.spec, target: t, me: me, myAS: myAS, globalAS: globalAS)
+                          let peer = explicitPeer(.nodeSpecific, spec: p.spec, target: t, me: me, myAS: myAS,
+                                                  globalAS: globalAS, reverse: true)
                     else { continue }
                     out.append(peer)
                 }
@@ -87,15 +99,27 @@ public enum PeerCalculator {
         var address: IPAddress
         var port: Int?
         var node: BGPNodeInfo?
+        /// The other end is a Calico node that gets the mirror peering (confd's reverse pass).
+        var reciprocal = false
         var endpoint: Endpoint { Endpoint(address: address, port: port) }
 
         /// A selected node is peered on each family both ends have an address for.
         static func perFamily(_ node: BGPNodeInfo, me: BGPNodeInfo) -> [Target] {
             [IPFamily.v4, .v6].compactMap { f in
                 guard me.address(f) != nil, let a = node.address(f) else { return nil }
-                return Target(address: a, port: node.listenPort, node: node)
+                return Target(address: a, port: node.listenPort, node: node, reciprocal: true)
             }
         }
+    }
+
+    /// confd's `nodesWithIPPortAndAS`: is `node` the target of a peerIP peering? Its address,
+    /// its AS (the global one when it has none; the BGPPeer's, global when unset) and, when the
+    /// peerIP carries a port, its listen port must match.
+    static func isNode(_ node: BGPNodeInfo, endpoint: PeerEndpoint, asNumber: ASNumber?, globalAS: ASNumber) -> Bool {
+        guard node.address(endpoint.address.family) == endpoint.address,
+              (node.asNumber ?? globalAS) == (asNumber ?? globalAS) else { return false }
+        if let port = endpoint.port { return (node.listenPort ?? 179) == Int(port) }
+        return true
     }
 
     static func appliesLocally(_ spec: BGPPeerSpec, to node: BGPNodeInfo) -> Bool {
@@ -110,21 +134,25 @@ public enum PeerCalculator {
             return nodes.filter { $0.name != me.name && sel.matches($0.labels) }.flatMap { Target.perFamily($0, me: me) }
         }
         guard let ep = spec.peerEndpoint else { return [] }
-        // A peerIP that is a Calico node's address (and AS, when given) is that node.
-        let node = nodes.first { n in
-            n.address(ep.address.family) == ep.address && (spec.asNumber == nil || spec.asNumber == (n.asNumber ?? globalAS))
-        }
+        // A peerIP that is a Calico node's address is that node; without a port, a node that
+        // also matches the AS lends its listen port (confd's updatePeersV1).
+        let node = nodes.first { $0.address(ep.address.family) == ep.address }
         if node?.name == me.name { return [] }
-        return [Target(address: ep.address, port: ep.port.map(Int.init) ?? node?.listenPort, node: node)]
+        let portFrom = ep.port == nil ? nodes.first { isNode($0, endpoint: ep, asNumber: spec.asNumber, globalAS: globalAS) } : nil
+        let reciprocal = node.map { isNode($0, endpoint: ep, asNumber: spec.asNumber, globalAS: globalAS) } ?? false
+        return [Target(address: ep.address, port: ep.port.map(Int.init) ?? portFrom?.listenPort, node: node, reciprocal: reciprocal)]
     }
 
+    /// One explicit peering. `reverse`: the automatic peer-back of a peering whose remote end
+    /// is me, so the BGPPeer's AS numbers describe the other direction and are not used.
     static func explicitPeer(_ type: PeerType, spec: BGPPeerSpec, target: Target, me: BGPNodeInfo,
-                             myAS: ASNumber, globalAS: ASNumber) -> Peer? {
+                             myAS: ASNumber, globalAS: ASNumber, reverse: Bool = false) -> Peer? {
         let address = target.address
         guard let mine = me.address(address.family), address != mine else { return nil }
         // The peer's asNumber, else the selected node's AS, else the global AS.
-        let remoteAS = spec.asNumber ?? target.node.map { $0.asNumber ?? globalAS } ?? globalAS
-        let localAS = spec.localASNumber ?? myAS
+        let nodeAS = target.node.map { $0.asNumber ?? globalAS }
+        let remoteAS = reverse ? nodeAS ?? globalAS : spec.asNumber ?? nodeAS ?? globalAS
+        let localAS = reverse ? myAS : spec.localASNumber ?? myAS
         let isInternal = remoteAS == localAS
         var nextHop = NextHopBehaviour.auto
         switch spec.nextHopMode {
@@ -148,7 +176,10 @@ public enum PeerCalculator {
             gracefulRestartTime: spec.maxRestartTime ?? Peer.defaultRestartTime,
             ttlSecurityHops: spec.ttlSecurity.flatMap { $0 > 0 ? $0 : nil },
             multihop: true,
-            passive: target.node != nil && passive(peer: address, me: mine),
+            // The tie-break only where the other end is sure to peer back (confd's reverse
+            // pass). Otherwise — `reversePeering: Manual`, or a peerIP whose AS is not the
+            // node's — we stay active; BGP collision detection copes if both ends connect.
+            passive: target.reciprocal && spec.reversePeering != .manual && passive(peer: address, me: mine),
             routeReflectorClusterID: rrCluster,
             nextHop: nextHop,
             allowLocalAS: spec.numAllowedLocalASNumbers.flatMap { $0 > 0 ? $0 : nil },

@@ -120,3 +120,23 @@ import Testing
         #expect(BGPFilterEvaluator.glob("*", ""))
     }
 }
+
+@Suite struct HashNameTests {
+    @Test func sha256KnownVectors() {
+        #expect(SHA256.hexUpper(SHA256.hash("abc")) == "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD")
+        #expect(SHA256.hexUpper(SHA256.hash("")) == "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")
+        let long = String(repeating: "a", count: 1000)
+        #expect(SHA256.hexUpper(SHA256.hash(long)) == "41EDECE42D63E8D9BF515A9BA6932E1C20CBC9F5A5D134645ADB5DB1B9737EA3")
+    }
+
+    /// confd's truncateBGPFilterName: at most 45 characters, else 28 + "_" + 16 hex digits.
+    @Test func filterNamesAsConfd() {
+        let exactly45 = String(repeating: "x", count: 45)
+        #expect(BIRDRenderer.filterFunctionName(exactly45, .export, .v4) == "bgp_\(exactly45)_exportFilterV4")
+        let long = "a-very-long-bgp-filter-name-that-does-not-fit-in-birds-symbol-limit"
+        let name = BIRDRenderer.filterFunctionName(long, .import, .v6)
+        let hash = String(SHA256.hexUpper(SHA256.hash(long)).prefix(16))
+        #expect(name == "bgp_a-very-long-bgp-filter-name-_\(hash)_importFilterV6")
+        #expect(name.utf8.count == 64)
+    }
+}

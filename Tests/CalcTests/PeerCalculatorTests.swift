@@ -49,8 +49,9 @@ private func cluster(me: String = "b", configs: [BGPConfiguration] = [], peers: 
             },
             F.config("node.a") { $0.listenPort = 1790 },
         ]))
-        #expect(set.names == ["Mesh_10_0_0_1_port_1790", "Mesh_10_0_0_3", "Mesh_fd00__1_port_1790"])
-        let a = set["Mesh_10_0_0_1_port_1790"]!
+        // confd names mesh peers without a port suffix; the port is in the neighbor line.
+        #expect(set.names == ["Mesh_10_0_0_1", "Mesh_10_0_0_3", "Mesh_fd00__1"])
+        let a = set["Mesh_10_0_0_1"]!
         #expect(a.port == 1790 && a.password == PasswordRef(secretName: "bgp", key: "mesh"))
         #expect(a.gracefulRestartTime == CalicoDuration(seconds: 300) && a.remoteAS == ASNumber(65010))
     }
@@ -163,9 +164,39 @@ private func rrCluster(me: String, mesh: Bool = false, reverse: ReversePeering? 
         let set = PeerCalculator.peers(cluster(configs: [
             F.config { $0.nodeToNodeMeshEnabled = false }, F.config("node.c") { $0.listenPort = 1791 },
         ], peers: [F.peer("to-c") { $0.peerIP = "10.0.0.3" }, F.peer("to-self") { $0.peerIP = "10.0.0.2" }]))
-        #expect(set.names == ["Global_10_0_0_3_port_1791"])
-        let c = set.peers[0]
+        // to-self: every node peers with me, so I peer back with every node (node-specific),
+        // except where a global peering to the same IP:port exists already.
+        #expect(set.names == ["Global_10_0_0_3_port_1791", "Node_10_0_0_1"])
+        let c = set["Global_10_0_0_3_port_1791"]!
         #expect(c.isCalicoNode && c.passive && c.remoteNodeName == "c" && c.remoteAS == ASNumber(64512))
+        let a = set["Node_10_0_0_1"]!
+        #expect(a.isCalicoNode && !a.passive && a.remoteNodeName == "a" && a.type == .nodeSpecific)
+    }
+
+    @Test func reversePeeringOfAPeerIPUsesTheOtherNodesAS() {
+        var s = cluster(me: "c", configs: [F.config { $0.nodeToNodeMeshEnabled = false }], peers: [
+            F.peer("a-to-c") { $0.node = "a"; $0.peerIP = "10.0.0.3"; $0.asNumber = ASNumber(65003); $0.password = F.secret("s", "k") },
+        ])
+        s.nodes[0] = F.node("a", v4: "10.0.0.1/24", as: 65001)
+        s.nodes[2] = F.node("c", v4: "10.0.0.3/24", as: 65003)
+        let set = PeerCalculator.peers(s)
+        #expect(set.names == ["Node_10_0_0_1"])
+        let a = set.peers[0]
+        #expect(a.remoteAS == ASNumber(65001) && a.localAS == ASNumber(65003) && a.password == PasswordRef(secretName: "s", key: "k"))
+        // A peerIP with a different AS is not that node: no reverse peering.
+        s.bgpPeers[0].spec.asNumber = ASNumber(65099)
+        #expect(PeerCalculator.peers(s).isEmpty)
+        // Nor with reversePeering: Manual.
+        s.bgpPeers[0].spec.asNumber = ASNumber(65003); s.bgpPeers[0].spec.reversePeering = .manual
+        #expect(PeerCalculator.peers(s).isEmpty)
+    }
+
+    @Test func manualReversePeeringIsNeverPassive() {
+        let s = cluster(me: "a", configs: [F.config { $0.nodeToNodeMeshEnabled = false }], peers: [
+            F.peer("a-to-c") { $0.node = "a"; $0.peerIP = "10.0.0.3"; $0.reversePeering = .manual },
+        ])
+        let c = PeerCalculator.peers(s)["Node_10_0_0_3"]!
+        #expect(c.isCalicoNode && !c.passive)  // "10.0.0.3" > "10.0.0.1", but c has no peering back
     }
 
     @Test func peerSelectorExpandsPerFamily() {
