@@ -275,3 +275,39 @@ private func rrCluster(me: String, mesh: Bool = false, reverse: ReversePeering? 
         for f in finals { #expect(f == expected) }
     }
 }
+
+/// The input of confd's explicit_peering/selectors test (projectcalico/calico
+/// confd/tests/mock_data/calicoctl/explicit_peering/selectors/input.yaml): mesh off, kube-node-1
+/// listens on 500, BGPPeer nodeSelector group=='one' → peerSelector group=='two'.
+@Suite struct ConfdSelectorsFixtureTests {
+    static func snapshot(me: String) -> CalcSnapshot {
+        CalcSnapshot(nodeName: me, nodes: [
+            F.node("kube-master", v4: "10.192.0.2/16", v6: "fd5f::2/96", labels: ["group": "one"]),
+            F.node("kube-node-1", v4: "10.192.0.3/16", v6: "fd5f::3/96", labels: ["group": "two"]),
+            F.node("kube-node-2", v4: "10.192.0.4/16", v6: "fd5f::4/96", labels: ["group": "two"]),
+        ], bgpPeers: [F.peer("bgppeer-1") { $0.nodeSelector = "group=='one'"; $0.peerSelector = "group=='two'" }],
+        bgpConfigurations: [
+            F.config { $0.nodeToNodeMeshEnabled = false; $0.programClusterRoutes = .enabled },
+            F.config("node.kube-node-1") { $0.listenPort = 500 },
+        ], ipPools: [F.pool("192.168.0.0/16", ipip: .always)])
+    }
+
+    /// confd/tests/compiled_templates/explicit_peering/selectors/bird.cfg (kube-master):
+    /// `protocol bgp Node_10_192_0_3_port_500` (`neighbor 10.192.0.3 port 500 as 64512`) and
+    /// `Node_10_192_0_4`, source address 10.192.0.2; bird6.cfg the same on fd5f::.
+    @Test func kubeMasterPeersWithGroupTwo() {
+        let set = PeerCalculator.peers(Self.snapshot(me: "kube-master"))
+        #expect(set.names == ["Node_10_192_0_3_port_500", "Node_10_192_0_4", "Node_fd5f__3_port_500", "Node_fd5f__4"])
+        let p = set["Node_10_192_0_3_port_500"]!
+        #expect(p.port == 500 && p.remoteAS == ASNumber(64512) && p.sourceAddress == F.ip("10.192.0.2"))
+    }
+
+    /// The reverse pass: each group-two node peers back with kube-master (listen port 179).
+    @Test func groupTwoPeersBack() {
+        let set = PeerCalculator.peers(Self.snapshot(me: "kube-node-1"))
+        #expect(set.names == ["Node_10_192_0_2", "Node_fd5f__2"])
+        // Both ends have the peering, so the tie-break applies: "10.192.0.2" < "10.192.0.3".
+        #expect(!set["Node_10_192_0_2"]!.passive)
+        #expect(PeerCalculator.peers(Self.snapshot(me: "kube-master"))["Node_10_192_0_3_port_500"]!.passive)
+    }
+}
