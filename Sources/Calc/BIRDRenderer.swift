@@ -181,19 +181,30 @@ public enum BIRDRenderer {
         }
         w.line()
 
+        // bindMode NodeIP → `strict bind` (listen on the node IP only). BIRD 2 cannot mix a
+        // strictly bound listener with the wildcard one a peer without source address needs
+        // (the bind fails: "No listening socket"), so a family with such a peer listens on all.
+        var strictBind: Set<IPFamily> = []
+        if config.bindMode == .nodeIP {
+            for f in families {
+                if input.peers.peers(f).allSatisfy({ $0.sourceAddress != nil }) { strictBind.insert(f) }
+                else { w.line("# bindMode NodeIP: not applied to \(f) peers, one of them has sourceAddress None") }
+            }
+        }
         for type in PeerType.allCases {
             w.line("# ------------- \(type.rawValue) peers -------------")
             let ofType = input.peers.peers.filter { $0.type == type }
             if ofType.isEmpty { w.line("# None configured.") }
             for p in ofType {
-                try renderPeer(p, input: input, myAS: myAS, into: &w)
+                try renderPeer(p, input: input, myAS: myAS, strictBind: strictBind.contains(p.family), into: &w)
             }
             w.line()
         }
         return w.text
     }
 
-    static func renderPeer(_ p: Peer, input: BIRDConfigInput, myAS: ASNumber, into w: inout Writer) throws(BIRDRenderError) {
+    static func renderPeer(_ p: Peer, input: BIRDConfigInput, myAS: ASNumber, strictBind: Bool,
+                           into w: inout Writer) throws(BIRDRenderError) {
         var password: String? = nil
         if let ref = p.password, let pw = input.passwords[ref] {
             guard !pw.contains("\"") && !pw.contains("\n") && !pw.contains("\r") else {
@@ -209,7 +220,7 @@ public enum BIRDRenderer {
             w.line("neighbor \(p.address)\(p.port.map { " port \($0)" } ?? "") as \(p.remoteAS);")
             if let s = p.sourceAddress {
                 w.line("source address \(s);")
-                if input.config.bindMode == .nodeIP { w.line("strict bind on;") }
+                if strictBind { w.line("strict bind on;") }
             }
             if let hops = p.ttlSecurityHops {
                 w.line("ttl security on;")

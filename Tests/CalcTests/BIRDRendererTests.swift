@@ -114,7 +114,8 @@ private func flat(_ text: String) -> String {
             "password \"s3cret-tor\";", "keepalive time 10;", "graceful restart time 300;", "next hop self;",
             "allow local as 2;", "route 10.0.0.1/32 via 10.0.0.254;", "neighbor fd00::1 port 1790 as 65000;",
             "ttl security on;\nmultihop 1;", "next hop keep;", "local as 65111;", "# password: secret missing/k not available",
-            "local port 1790 as 65010;", "strict bind on;", "interface -\"docker*\", -\"virbr0\", -\"cali*\", -\"kube-ipvs*\", \"*\";",
+            "local port 1790 as 65010;", "# bindMode NodeIP: not applied to IPv4 peers, one of them has sourceAddress None",
+            "interface -\"docker*\", -\"virbr0\", -\"cali*\", -\"kube-ipvs*\", \"*\";",
             "debug all;", "route 10.244.7.0/26 blackhole;", "route fd00:244:0:7::/122 blackhole;", "route 10.96.0.0/12 blackhole;",
             "bgp_community.add((65000,100)); bgp_large_community.add((65000,1,2));",
         ] {
@@ -125,6 +126,11 @@ private func flat(_ text: String) -> String {
         // The spine peer has sourceAddress None: no source address line in its protocol.
         let spine = text.components(separatedBy: "protocol bgp Node_192_168_50_1")[1].components(separatedBy: "\n}\n")[0]
         #expect(!spine.contains("source address"))
+        // v6 peers all have a source address: strictly bound; v4 ones are not.
+        let v6 = text.components(separatedBy: "protocol bgp Global_fd00__1_port_1790")[1].components(separatedBy: "\n}\n")[0]
+        #expect(v6.contains("strict bind on;"))
+        let v4 = text.components(separatedBy: "protocol bgp Global_10_0_0_1 ")[1].components(separatedBy: "\n}\n")[0]
+        #expect(!v4.contains("strict bind on;"))
     }
 
     @Test func longFilterNamesAreTruncatedWithAHash() {
