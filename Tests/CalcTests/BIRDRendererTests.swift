@@ -54,7 +54,7 @@ private func flat(_ text: String) -> String {
 
     /// Rendering is a function of the state only: object order in the snapshot does not matter.
     @Test func renderingIgnoresObjectOrder() throws {
-        var rng = SeededRNG(seed: 42)
+        var rng = SeededRandom(seed: 42)
         for (_, s) in BIRDScenarios.all {
             let base = try BIRDScenarios.render(s)
             for _ in 0..<5 { #expect(try BIRDScenarios.render(StateSequences.shuffled(s, using: &rng)) == base) }

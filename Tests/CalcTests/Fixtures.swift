@@ -1,6 +1,7 @@
 import Calc
 import NetCore
 import NodeModel
+import TestSupport
 
 /// Builders for datastore objects, kept terse so scenario tables read like YAML.
 enum F {
@@ -48,26 +49,13 @@ enum F {
     static func pfx(_ s: String) -> IPPrefix { IPPrefix(s)! }
 }
 
-/// A small deterministic PRNG (SplitMix64) so shuffles are reproducible.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Expands a sequence of datastore states into many sequences ending in the same last state:
 /// steps reordered, repeated, emptied (everything deleted), and each state's object lists
 /// shuffled. A history-free calculation must give the same result for all of them.
 enum StateSequences {
     static func expand(_ steps: [CalcSnapshot], seed: UInt64 = 1, variants: Int = 12) -> [[CalcSnapshot]] {
         guard let last = steps.last else { return [] }
-        var rng = SeededRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let empty = CalcSnapshot(nodeName: last.nodeName)
         var out: [[CalcSnapshot]] = [steps, [last], steps + [last], [empty] + steps, steps.dropLast() + [empty, last]]
         for _ in 0..<variants {
@@ -80,7 +68,7 @@ enum StateSequences {
         return out
     }
 
-    static func shuffled(_ s: CalcSnapshot, using rng: inout SeededRNG) -> CalcSnapshot {
+    static func shuffled(_ s: CalcSnapshot, using rng: inout SeededRandom) -> CalcSnapshot {
         var s = s
         s.nodes.shuffle(using: &rng); s.bgpPeers.shuffle(using: &rng); s.bgpConfigurations.shuffle(using: &rng)
         s.ipPools.shuffle(using: &rng); s.bgpFilters.shuffle(using: &rng); s.blockAffinities.shuffle(using: &rng)
