@@ -114,6 +114,7 @@ public enum BIRDRenderer {
             for p in policy.pools where p.exported { w.line("if ( \(netType(p.cidr.family)) && net ~ \(p.cidr) ) then { accept; }") }
         }
         w.block("filter calico_kernel_programming") { w in
+            w.line("if ( source = RTS_DEVICE ) then { reject; } # Connected routes are the kernel's own (BIRD 1's device routes off).")
             for p in policy.pools {
                 let t = netType(p.cidr.family)
                 switch (p.encapsulation, p.clusterRoutes) {

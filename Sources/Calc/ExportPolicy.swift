@@ -178,6 +178,7 @@ public struct ExportPolicy: Hashable, Sendable {
 
     /// `calico_kernel_programming`: may BIRD install `route` into the kernel?
     public func kernelProgrammingAllowed(_ route: RouteDescription) -> Bool {
+        if route.source == .direct { return false }
         for p in pools where p.cidr.contains(route.prefix) {
             if p.encapsulation == .vxlan { return false }
             return p.clusterRoutes == .bird && p.encapsulation == .none

@@ -80,6 +80,7 @@ private let snapshot = CalcSnapshot(
         #expect(!policy.kernelProgrammingAllowed(RouteDescription(F.pfx("10.252.2.0/26"), source: .bgp)))  // VXLAN: Felix
         #expect(!policy.kernelProgrammingAllowed(RouteDescription(F.pfx("10.253.2.0/26"), source: .bgp)))  // IPIP: Felix
         #expect(policy.kernelProgrammingAllowed(RouteDescription(F.pfx("203.0.113.0/24"), source: .bgp)))  // not a pool
+        #expect(!policy.kernelProgrammingAllowed(RouteDescription(F.pfx("10.0.0.0/24"), source: .direct))) // connected
         var s = snapshot
         s.bgpConfigurations.append(F.config("node.b") { $0.programClusterRoutes = .disabled })
         #expect(!ExportPolicy(s).kernelProgrammingAllowed(RouteDescription(F.pfx("10.244.2.0/26"), source: .bgp)))
