@@ -231,8 +231,14 @@ public enum BIRDRenderer {
                 w.line("multihop;")
             }
             if p.passive { w.line("passive on; # The peer's address sorts higher: it connects to us.") }
-            w.line("graceful restart time \(max(1, p.gracefulRestartTime.seconds));")
-            if let k = p.keepaliveTime { w.line("keepalive time \(max(1, k.seconds));") }
+            // The GR capability carries 12 bits of restart time: BIRD rejects more than 4095 s.
+            w.line("graceful restart time \(min(4095, max(1, p.gracefulRestartTime.seconds)));")
+            if let k = p.keepaliveTime {
+                let keepalive = min(21845, max(1, k.seconds))
+                w.line("keepalive time \(keepalive);")
+                // BIRD requires keepalive ≤ hold time (default 240): keep the usual hold = 3 × keepalive.
+                if keepalive * 3 > 240 { w.line("hold time \(keepalive * 3);") }
+            }
             if let c = p.routeReflectorClusterID {
                 w.line("rr client;")
                 w.line("rr cluster id \(c);")

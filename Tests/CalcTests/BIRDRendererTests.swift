@@ -113,7 +113,8 @@ private func flat(_ text: String) -> String {
         for expected in [
             "password \"s3cret-tor\";", "keepalive time 10;", "graceful restart time 300;", "next hop self;",
             "allow local as 2;", "route 10.0.0.1/32 via 10.0.0.254;", "neighbor fd00::1 port 1790 as 65000;",
-            "ttl security on;\nmultihop 1;", "next hop keep;", "local as 65111;", "# password: secret missing/k not available",
+            "ttl security on;\nmultihop 1;", "next hop keep;",
+            "graceful restart time 4095;\nkeepalive time 300;\nhold time 900;",  // clamped / raised for BIRD "local as 65111;", "# password: secret missing/k not available",
             "local port 1790 as 65010;", "# bindMode NodeIP: not applied to IPv4 peers, one of them has sourceAddress None",
             "interface -\"docker*\", -\"virbr0\", -\"cali*\", -\"kube-ipvs*\", \"*\";",
             "debug all;", "route 10.244.7.0/26 blackhole;", "route fd00:244:0:7::/122 blackhole;", "route 10.96.0.0/12 blackhole;",

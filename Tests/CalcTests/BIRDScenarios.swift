@@ -52,7 +52,10 @@ enum BIRDScenarios {
                 $0.keepaliveTime = CalicoDuration(seconds: 10); $0.maxRestartTime = CalicoDuration(seconds: 300)
                 $0.nextHopMode = .self; $0.numAllowedLocalASNumbers = 2; $0.reachableBy = "10.0.0.254"
             },
-            F.peer("tor-v6") { $0.peerIP = "[fd00::1]:1790"; $0.asNumber = ASNumber(65000); $0.ttlSecurity = 1; $0.nextHopMode = .keep },
+            F.peer("tor-v6") {
+                $0.peerIP = "[fd00::1]:1790"; $0.asNumber = ASNumber(65000); $0.ttlSecurity = 1; $0.nextHopMode = .keep
+                $0.keepaliveTime = CalicoDuration(seconds: 300); $0.maxRestartTime = CalicoDuration(seconds: 7200)
+            },
             F.peer("spine") {
                 $0.node = "node-a"; $0.peerIP = "192.168.50.1"; $0.asNumber = ASNumber(65100)
                 $0.localASNumber = ASNumber(65111); $0.sourceAddress = SourceAddress.none; $0.password = F.secret("missing", "k")
