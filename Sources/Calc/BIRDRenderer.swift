@@ -7,12 +7,15 @@ public enum BIRDRenderError: Error, Hashable, Sendable, CustomStringConvertible 
     case unrepresentablePassword(peer: String, secret: PasswordRef)
     /// A BGPFilter rule field that does not parse.
     case invalidFilterRule(filter: String, field: String, reason: String)
+    /// Another input BIRD cannot take (interface pattern, cluster id…).
+    case invalidField(field: String, reason: String)
 
     public var description: String {
         switch self {
         case .unrepresentablePassword(let peer, let s):
             "peer \(peer): password from secret \(s) contains a double quote or newline, which BIRD cannot express"
         case .invalidFilterRule(let f, let field, let reason): "BGPFilter \(f): \(field): \(reason)"
+        case .invalidField(let field, let reason): "\(field): \(reason)"
         }
     }
 }
@@ -142,6 +145,13 @@ public enum BIRDRenderer {
             }
         }
         w.block("protocol device") { w in w.line("scan time 2;") }
+        for i in config.ignoredInterfaces where !isBIRDString(i) {
+            throw .invalidField(field: "BGPConfiguration.spec.ignoredInterfaces", reason: "\"\(i)\" holds a quote or newline")
+        }
+        if !node.routeReflectorClusterID.isEmpty && IPv4Address(node.routeReflectorClusterID) == nil {
+            throw .invalidField(field: "Node \(node.name) spec.bgp.routeReflectorClusterID",
+                                reason: "\"\(node.routeReflectorClusterID)\" is not an IPv4 address")
+        }
         let excluded = (config.ignoredInterfaces + ["cali*", "kube-ipvs*"]).map { "-\"\($0)\"" }
         w.block("protocol direct") { w in
             for f in families { w.line("\(channel(f));") }
@@ -208,7 +218,7 @@ public enum BIRDRenderer {
                            into w: inout Writer) throws(BIRDRenderError) {
         var password: String? = nil
         if let ref = p.password, let pw = input.passwords[ref] {
-            guard !pw.contains("\"") && !pw.contains("\n") && !pw.contains("\r") else {
+            guard isBIRDString(pw) else {
                 throw .unrepresentablePassword(peer: p.name, secret: ref)
             }
             password = pw
@@ -317,7 +327,12 @@ public enum BIRDRenderer {
         }
         if let pt = rule.peerType { conds.append(pt == .iBGP ? "internal_peer" : "!internal_peer") }
         if rule.source == .remotePeers { conds.append("source = RTS_BGP") }
-        if !rule.interface.isEmpty { conds.append("defined(ifname) && ifname ~ \"\(rule.interface)\"") }
+        if !rule.interface.isEmpty {
+            guard isBIRDString(rule.interface) else {
+                throw .invalidFilterRule(filter: filter, field: "interface", reason: "\"\(rule.interface)\" holds a quote or newline")
+            }
+            conds.append("defined(ifname) && ifname ~ \"\(rule.interface)\"")
+        }
         for c in rule.communities {
             guard let m = communityMatch(c) else {
                 throw .invalidFilterRule(filter: filter, field: "communities", reason: "\"\(c)\" is not aa:nn or aa:nn:mm")
@@ -347,6 +362,9 @@ public enum BIRDRenderer {
         let body = "{ \(actions.joined(separator: " ")) }"
         return conds.isEmpty ? body : "if ( \(conds.map { "(\($0))" }.joined(separator: " && ")) ) then \(body)"
     }
+
+    /// BIRD strings have no escapes: no double quote, no line break.
+    static func isBIRDString(_ s: String) -> Bool { !s.contains { $0 == "\"" || $0 == "\n" || $0 == "\r" } }
 
     static func communityParts(_ text: String) -> [UInt32]? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { UInt32($0) }

@@ -152,6 +152,17 @@ private func flat(_ text: String) -> String {
         #expect(throws: BIRDRenderError.self) { try BIRDRenderer.render(input) }
     }
 
+    @Test func inputsBIRDCannotTakeAreErrorsNamingTheField() throws {
+        var s = BIRDScenarios.meshIPIPCrossSubnet
+        s.bgpConfigurations = [F.config { $0.ignoredInterfaces = ["eth\"0"] }]
+        #expect(throws: BIRDRenderError.invalidField(field: "BGPConfiguration.spec.ignoredInterfaces", reason: "\"eth\"0\" holds a quote or newline")) {
+            try BIRDScenarios.render(s)
+        }
+        s = BIRDScenarios.meshIPIPCrossSubnet
+        s.nodes[0].spec.bgp?.routeReflectorClusterID = "not-an-ip"
+        #expect(throws: BIRDRenderError.self) { try BIRDScenarios.render(s) }
+    }
+
     @Test func routerIDHashedForIPv6OnlyNodes() throws {
         let text = try BIRDScenarios.render(BIRDScenarios.ipv6Only)
         let id = BIRDRenderer.routerID(for: BIRDScenarios.ipv6Only.localNode!)
