@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "BGPWire", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
+        .target(name: "Calc", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -105,6 +106,8 @@ let package = Package(
         .testTarget(name: "DataplaneLinuxTests", dependencies: ["DataplaneLinux", "Dataplane", "TestSupport"]),
         .testTarget(name: "IPAMTests", dependencies: ["IPAM", "Datastore", "NodeModel", "NetCore", "CtlCore", "TestSupport"]),
         .testTarget(name: "CNITests", dependencies: ["CNIPlugin", "IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore", "TestSupport"]),
+        .testTarget(name: "CalcTests", dependencies: ["Calc", "NodeModel", "NetCore", "TestSupport"],
+                    exclude: ["Golden"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
 
         // MARK: etcd datastore and the Helm chart (own target: the HTTP/TLS client stays out of
