@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 
 /// The embedded datastore: one SQLite file in WAL mode, safe for many processes at once.
 ///
@@ -43,7 +44,37 @@ public final class SQLiteDatastore: Datastore {
         self.options = options
         let c: SQLiteConnection
         do {
-            c = try SQLiteConnection(path: path, create: true, busyTimeoutMilliseconds: options.busyTimeout.milliseconds)
+            c = try Self.openRetryingWhileBusy(path: path, options: options)
+        } catch let e as SQLiteError {
+            throw e.datastoreError(path: path)
+        } catch {
+            throw .unavailable("\(path): \(error)")
+        }
+        conn = Locked(c)
+        feed = SQLiteChangeFeed(path: path, options: options)
+    }
+
+    /// Opens the connection and checks (or creates) the schema, retrying while another process
+    /// holds a lock, up to `busyTimeout`. SQLite does not call the busy handler everywhere on
+    /// first open: switching a brand-new file to WAL and initialising the WAL index can fail with
+    /// SQLITE_BUSY at once when several processes open the same new file together (seen with four
+    /// `twill-dstool hammer` processes), so the whole open sequence is retried here.
+    private static func openRetryingWhileBusy(path: String, options: Options) throws -> SQLiteConnection {
+        let deadline = monotonicMilliseconds() + Int64(options.busyTimeout.milliseconds)
+        var pause: UInt32 = 1_000  // microseconds, doubled up to 50 ms
+        while true {
+            do {
+                return try openOnce(path: path, options: options)
+            } catch let e as SQLiteError where e.isBusy && monotonicMilliseconds() < deadline {
+                usleep(pause + UInt32.random(in: 0...pause))
+                pause = min(pause * 2, 50_000)
+            }
+        }
+    }
+
+    private static func openOnce(path: String, options: Options) throws -> SQLiteConnection {
+        let c = try SQLiteConnection(path: path, create: true, busyTimeoutMilliseconds: options.busyTimeout.milliseconds)
+        do {
             // Only a new file takes the write lock to create the schema, so opening an existing
             // store (every twillctl run) never waits behind busy writers.
             if try c.queryInt(SQLiteSchema.tableCount) != 3 {
@@ -58,13 +89,17 @@ public final class SQLiteDatastore: Datastore {
                 throw SQLiteError(code: SQLITE_MISMATCH,
                                   message: "schema version \(version.int64(2)) is not supported (expected \(SQLiteSchema.version))")
             }
-        } catch let e as SQLiteError {
-            throw e.datastoreError(path: path)
         } catch {
-            throw .unavailable("\(path): \(error)")
+            c.close()
+            throw error
         }
-        conn = Locked(c)
-        feed = SQLiteChangeFeed(path: path, options: options)
+        return c
+    }
+
+    private static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// Runs `body` on the connection under the lock, mapping SQLite failures to `.unavailable`.
