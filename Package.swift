@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "BGPSession", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "Calc", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
+        .target(name: "BGPRIB", dependencies: ["BGPWire", "NetCore"], swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -98,6 +99,7 @@ let package = Package(
                     exclude: ["Golden", "Fixtures"]),
         .testTarget(name: "BGPWireTests", dependencies: ["BGPWire", "NetCore"],
                     exclude: ["Corpus/bad-inputs.txt", "Vectors/SOURCES.md"]),
+        .testTarget(name: "BGPRIBTests", dependencies: ["BGPRIB", "BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore"]),
         .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "CtlCore", "Posix", "TestSupport"]),
         // Privileged: real BIRD 2, FRR and GoBGP in network namespaces against the built twill-bgpd.
