@@ -23,7 +23,7 @@ private func attrs(path: [UInt32] = [65001], origin: Origin = .igp, med: UInt32?
 }
 
 @Suite struct AttributeStoreTests {
-    @Test func samAttributesShareOneObject() {
+    @Test func sameAttributesShareOneObject() {
         var s = AttributeStore()
         let a = s.intern(attrs(med: 5)), b = s.intern(attrs(med: 5)), c = s.intern(attrs(med: 6))
         #expect(a === b)
