@@ -104,7 +104,12 @@ let renderTime = clock.measure { model = try! ACLRenderer.render(input) }
 let ruleCount = model.chains.values.reduce(0) { $0 + $1.rules.count }
 if CommandLine.arguments.contains("--diff-only") {
     // Times only the pure part of adding one workload: render + diff, no kernel.
-    let bigger = try! ACLRenderer.render(makeInput(workloads: o.workloads, policies: o.policies, table: o.table, extra: 1))
+    let biggerInput = makeInput(workloads: o.workloads, policies: o.policies, table: o.table, extra: 1)
+    var bigger: NFTModel!
+    print("render of \(o.workloads) workloads: \(seconds(renderTime))")
+    for _ in 0..<3 {
+        print("render of \(o.workloads + 1) workloads: \(seconds(clock.measure { bigger = try! ACLRenderer.render(biggerInput) }))")
+    }
     for _ in 0..<5 {
         var ops = 0
         let t = clock.measure { ops = NFTPlan.diff(from: model, to: bigger).operations.count }
