@@ -29,6 +29,7 @@ struct Options {
             case "--table": table = next()
             case "--compare-nft": compareNFT = true
             case "--keep": keep = true
+            case "--diff-only": break
             default:
                 print("usage: twill-nft-bench [--workloads N] [--policies P] [--netns /run/netns/X] [--table T] [--compare-nft] [--keep]")
                 exit(2)
@@ -101,6 +102,21 @@ let input = makeInput(workloads: o.workloads, policies: o.policies, table: o.tab
 var model: NFTModel!
 let renderTime = clock.measure { model = try! ACLRenderer.render(input) }
 let ruleCount = model.chains.values.reduce(0) { $0 + $1.rules.count }
+if CommandLine.arguments.contains("--diff-only") {
+    // Times only the pure part of adding one workload: render + diff, no kernel.
+    let biggerInput = makeInput(workloads: o.workloads, policies: o.policies, table: o.table, extra: 1)
+    var bigger: NFTModel!
+    print("render of \(o.workloads) workloads: \(seconds(renderTime))")
+    for _ in 0..<3 {
+        print("render of \(o.workloads + 1) workloads: \(seconds(clock.measure { bigger = try! ACLRenderer.render(biggerInput) }))")
+    }
+    for _ in 0..<5 {
+        var ops = 0
+        let t = clock.measure { ops = NFTPlan.diff(from: model, to: bigger).operations.count }
+        print("diff of two \(o.workloads)-workload models: \(seconds(t)) (\(ops) operations)")
+    }
+    exit(0)
+}
 print("model: \(o.workloads) workloads x \(o.policies) policies = \(model.chains.count) chains, \(ruleCount) rules, \(model.sets.count) sets; render \(seconds(renderTime))")
 
 do {

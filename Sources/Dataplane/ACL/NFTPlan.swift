@@ -38,25 +38,28 @@ public struct NFTPlan: Hashable, Sendable {
     /// A change to one workload touches only its chains, its map elements and set elements.
     public static func diff(from old: NFTModel?, to new: NFTModel) -> NFTPlan {
         guard let old else {
-            return plan(new, tableExists: false, chains: [:], sets: [:])
+            return plan(new, tableExists: false, oldChainNames: [], chain: { _ in nil }, oldSetNames: [], set: { _ in nil })
         }
-        return plan(new, tableExists: true, chains: old.chains.mapValues { ($0.hook, $0.rules) },
-                    sets: old.sets.mapValues { ($0, $0.elements) })
+        // Look the old model up in place: no per-diff copy of its 10,000s of chains.
+        return plan(new, tableExists: true, oldChainNames: Array(old.chains.keys),
+                    chain: { old.chains[$0].map { ($0.hook, $0.rules) } },
+                    oldSetNames: Array(old.sets.keys), set: { old.sets[$0].map { ($0, $0.elements) } })
     }
 
     /// Change from a table read back from the kernel: stale chains and sets are deleted, kept
     /// chains are flushed and rewritten, mutable sets flushed and refilled; constant sets (named
     /// after their content) are kept as they are. Nothing outside Twill's table is involved.
     public static func resync(observed: NFTObservedTable, to new: NFTModel) -> NFTPlan {
-        plan(new, tableExists: true, chains: observed.chains.mapValues { ($0, nil) },
-             sets: observed.sets.mapValues { ($0, nil) })
+        plan(new, tableExists: true, oldChainNames: Array(observed.chains.keys),
+             chain: { observed.chains[$0].map { ($0, nil) } },
+             oldSetNames: Array(observed.sets.keys), set: { observed.sets[$0].map { ($0, nil) } })
     }
 
     typealias KnownChain = (hook: NFTHook?, rules: [NFTRule]?)
     typealias KnownSet = (def: NFTSet, elements: Set<NFTSetElement>?)
 
-    static func plan(_ new: NFTModel, tableExists: Bool, chains old: [String: KnownChain],
-                     sets oldSets: [String: KnownSet]) -> NFTPlan {
+    static func plan(_ new: NFTModel, tableExists: Bool, oldChainNames: [String], chain old: (String) -> KnownChain?,
+                     oldSetNames: [String], set oldSets: (String) -> KnownSet?) -> NFTPlan {
         var ops: [NFTOperation] = []
         if !tableExists { ops.append(.addTable) }
         let newSetNames = new.sets.keys.sorted()
@@ -67,7 +70,7 @@ public struct NFTPlan: Hashable, Sendable {
         var recreatedSets: [NFTSet] = []
         for name in newSetNames {
             let want = new.sets[name]!
-            guard let have = oldSets[name], have.def.sameDefinition(as: want) else { recreatedSets.append(want); continue }
+            guard let have = oldSets(name), have.def.sameDefinition(as: want) else { recreatedSets.append(want); continue }
             if let known = have.elements {
                 let gone = known.subtracting(want.elements)
                 if !gone.isEmpty { ops.append(.deleteElements(definition(want), gone.sorted())) }
@@ -84,15 +87,21 @@ public struct NFTPlan: Hashable, Sendable {
         var created: [NFTChain] = []
         for name in newChainNames {
             let want = new.chains[name]!
-            guard let have = old[name], have.hook == want.hook else { created.append(want); continue }
+            guard let have = old(name), have.hook == want.hook else { created.append(want); continue }
             if have.rules != want.rules {
                 ops.append(.flushChain(name))
                 rewritten.append(name)
             }
         }
-        let removedChains = old.keys.filter { new.chains[$0] == nil || old[$0]!.hook != new.chains[$0]!.hook }.sorted()
+        let removedChains = oldChainNames.filter { name in
+            guard let want = new.chains[name] else { return true }
+            return old(name)!.hook != want.hook
+        }.sorted()
         for name in removedChains { ops.append(.flushChain(name)) }
-        let removedSets = oldSets.keys.filter { new.sets[$0] == nil || !oldSets[$0]!.def.sameDefinition(as: new.sets[$0]!) }
+        let removedSets = oldSetNames.filter { name in
+            guard let want = new.sets[name] else { return true }
+            return !oldSets(name)!.def.sameDefinition(as: want)
+        }
         for name in removedSets.sorted() { ops.append(.deleteSet(name)) }
         for name in removedChains { ops.append(.deleteChain(name)) }
 
