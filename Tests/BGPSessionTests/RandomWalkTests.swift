@@ -1,25 +1,15 @@
 import BGPSession
 import NetCore
 import Testing
+import TestSupport
 
-/// Deterministic random walks over every event in every state (seeded SplitMix64): whatever the
+/// Deterministic random walks over every event in every state (seeded SplitMix64, TestSupport.SeededRandom): whatever the
 /// order, the FSM keeps its invariants. The strict fake in `Harness.send` also checks the timer
 /// bookkeeping and `stateChanged` on every step.
 @Suite struct RandomWalkTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: 0..<40)
     func invariantsHold(seed: Int) {
-        var rng = SplitMix64(state: UInt64(seed) &* 7919)
+        var rng = SeededRandom(seed: UInt64(seed) &* 7919)
         var c = Fx.config(passive: seed % 5 == 0, delayOpen: seed % 3 == 0 ? .seconds(2) : nil)
         c.gracefulRestart = LocalGracefulRestart(notification: true)
         var h = Harness(c)

@@ -1,6 +1,7 @@
 @testable import Dataplane
 import NetCore
 import Testing
+import TestSupport
 
 /// Applies a plan to a fully known model the way the kernel would, refusing operations that
 /// the kernel would refuse (adding an existing chain, deleting a chain that still has rules,
@@ -32,19 +33,8 @@ private func applyPlan(_ plan: NFTPlan, to start: NFTModel?) -> NFTModel? {
     return m
 }
 
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A small random cluster: workloads, policies selecting random subsets, selector IP sets.
-private func randomInput(_ g: inout SplitMix) -> ACLInput {
+private func randomInput(_ g: inout SeededRandom) -> ACLInput {
     var workloads: [ACLWorkload] = []
     for i in 0..<Int.random(in: 1...8, using: &g) {
         workloads.append(ACLWorkload(interface: "tw\(i)", addresses: [.v4(IPv4Address(10, 65, 0, UInt8(i + 1)))]))
@@ -70,7 +60,7 @@ private func randomInput(_ g: inout SplitMix) -> ACLInput {
     /// (so a diff that skipped a changed chain or set would fail here), and an unchanged model
     /// gives an empty plan.
     @Test func planTakesOldModelToNewForRandomChanges() throws {
-        var g = SplitMix(state: 0x7417)
+        var g = SeededRandom(seed: 0x7417)
         for round in 0..<200 {
             let a = try ACLRenderer.render(randomInput(&g))
             let b = try ACLRenderer.render(randomInput(&g))
@@ -94,7 +84,7 @@ private func randomInput(_ g: inout SplitMix) -> ACLInput {
     /// The constant-set content key is the same text string interpolation of the byte arrays
     /// gave (set names are a hash of it, so a change would rename every constant set).
     @Test func contentKeyMatchesInterpolatedBytes() {
-        var g = SplitMix(state: 42)
+        var g = SeededRandom(seed: 42)
         for _ in 0..<200 {
             let ranges: [ACLIntervals.Range] = (0..<Int.random(in: 0...4, using: &g)).map { _ in
                 let n = [2, 4, 16].randomElement(using: &g)!

@@ -1,29 +1,20 @@
 import NodeModel
 import ResourceFormat
 import Testing
+import TestSupport
 
 /// Deterministic pseudo-random round trips: any string must survive YAML and JSON printing and
 /// re-parsing unchanged (this is what catches a missing quoting rule).
 @Suite struct RoundTripFuzzTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let alphabet: [Character] = Array("a1:- #'\"{}[],\né./!*&?|>%@`\t0xe+~_=<()yYnN\\") + ["\u{1}", "😀"]
 
-    static func randomString(_ rng: inout SplitMix64) -> String {
+    static func randomString(_ rng: inout SeededRandom) -> String {
         let n = Int(rng.next() % 9)
         return String((0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
     }
 
-    static func randomValue(_ rng: inout SplitMix64, depth: Int) -> Value {
+    static func randomValue(_ rng: inout SeededRandom, depth: Int) -> Value {
         switch rng.next() % (depth > 2 ? 5 : 7) {
         case 0: return .null
         case 1: return .bool(rng.next() % 2 == 0)
@@ -42,7 +33,7 @@ import Testing
     }
 
     @Test func randomStringsSurviveYAML() throws {
-        var rng = SplitMix64(state: 1)
+        var rng = SeededRandom(seed: 1)
         for _ in 0..<3000 {
             let s = Self.randomString(&rng)
             let doc = Value.object(["k": .string(s), "l": .array([.string(s)]), s.isEmpty ? "e" : s: .int(1)])
@@ -54,7 +45,7 @@ import Testing
     }
 
     @Test func randomValuesSurviveJSONAndYAML() throws {
-        var rng = SplitMix64(state: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<500 {
             let v = Value.object(["root": Self.randomValue(&rng, depth: 0)])
             #expect(try Value(json: v.json) == v)
