@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "twill-bench", targets: ["twill-bench"]),
         .executable(name: "twill-dstool", targets: ["twill-dstool"]),
         .executable(name: "twill-cni", targets: ["twill-cni"]),
+        .executable(name: "twill-node", targets: ["twill-node"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,6 +44,10 @@ let package = Package(
         .target(name: "Dataplane", dependencies: ["NetCore"], swiftSettings: pureSettings),
         .target(name: "Calc", dependencies: ["NetCore", "NodeModel"], swiftSettings: pureSettings),
         .target(name: "BGPRIB", dependencies: ["BGPWire", "NetCore"], swiftSettings: pureSettings),
+        // The node agent's pure core: datastore state + BGP-learned routes → peers, advertised
+        // prefixes and the dataplane's routing input; readiness.
+        .target(name: "NodeAgentCore", dependencies: ["Calc", "Dataplane", "NodeModel", "NetCore"],
+                swiftSettings: pureSettings),
 
         // MARK: I/O shells
         .target(name: "ResourceFormat", dependencies: ["NodeModel", .product(name: "Yams", package: "Yams")]),
@@ -64,6 +69,13 @@ let package = Package(
         ]),
 
         .target(name: "CNIPlugin", dependencies: ["IPAM", "DataplaneLinux", "Datastore", "NodeModel", "NetCore"]),
+        // The node agent's shell: datastore watch, speaker and dataplane wiring, autodetection,
+        // health and metrics HTTP, the BIRD backend.
+        .target(name: "NodeAgent", dependencies: [
+            "NodeAgentCore", "Calc", "BGPSpeaker", "DataplaneLinux", "Dataplane", "IPAM", "ResourceClient",
+            "ResourceFormat", "Datastore", "DatastoreEtcd", "NodeModel", "NetCore", "Posix",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // MARK: Executables (thin: argument parsing and wiring only)
         .executableTarget(name: "twill-cni", dependencies: ["CNIPlugin", "Datastore", "DatastoreEtcd"]),
@@ -84,6 +96,11 @@ let package = Package(
         .executableTarget(name: "twill-bench", dependencies: [
             "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .executableTarget(name: "twill-node", dependencies: [
+            "NodeAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .executableTarget(name: "twill-nft-bench", dependencies: ["DataplaneLinux", "Dataplane", "NetCore"]),
@@ -111,6 +128,8 @@ let package = Package(
         .testTarget(name: "CalcTests", dependencies: ["Calc", "NodeModel", "NetCore", "TestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "NodeAgentCoreTests", dependencies: ["NodeAgentCore", "Calc", "Dataplane", "NodeModel", "NetCore", "TestSupport"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "NodeAgentCore", "BGPSpeaker", "Datastore", "ResourceClient", "NodeModel", "NetCore", "Posix", "CtlCore", "TestSupport"]),
 
         // MARK: etcd datastore and the Helm chart (own target: the HTTP/TLS client stays out of
         // the pure targets and the speaker; executables open etcd through openAnyDatastore)

@@ -4,7 +4,7 @@ import Testing
 /// The pure core must not do I/O: STYLE.md §c. This test greps the sources so a stray
 /// `import Foundation` in the codec or FSM fails the build's tests, not a code review.
 @Suite struct PureTargetsTests {
-    static let pure = ["NetCore", "NodeModel", "BGPWire", "BGPSession", "Dataplane", "Calc", "BGPRIB"]
+    static let pure = ["NetCore", "NodeModel", "BGPWire", "BGPSession", "Dataplane", "Calc", "BGPRIB", "NodeAgentCore"]
     static let forbidden = ["Foundation", "FoundationEssentials", "Dispatch", "Glibc", "Darwin"]
 
     @Test(arguments: pure)

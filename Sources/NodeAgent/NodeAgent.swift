@@ -1,0 +1,1 @@
+// The node agent's shell. See docs/node-agent.md.

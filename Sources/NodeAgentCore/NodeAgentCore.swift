@@ -1,0 +1,1 @@
+// The node agent's pure core. See docs/node-agent.md.
