@@ -10,6 +10,7 @@ PKGS=(
   gdb   # scripts/watchdog.sh: stacks of a hung test process
   libssl-dev openssl
   containernetworking-plugins   # optional: CNI chaining test (bandwidth, portmap after twill-cni)
+  qemu-system-x86 busybox-static   # examples/vm/run: IPIP tests in a VM (its kernel comes via apt-get download)
 )
 missing=()
 for p in "${PKGS[@]}"; do
