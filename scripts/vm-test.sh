@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TWILL_REQUIRE_IPIP=1 TWILL_REQUIRE_PRIVILEGED=1
 filter=${1:-IPIPKernelTests}
-bin=$(swift build --show-bin-path 2>/dev/null || echo .build/debug)
+bin=${TWILL_BIN_DIR:-.build/debug}
 tests=$(ls -d "$bin"/*PackageTests.xctest 2>/dev/null | head -1)
 [ -n "$tests" ] || { echo "vm-test: no test bundle in $bin (run swift build --build-tests on the host first)" >&2; exit 2; }
 # The test bundle directly (what `swift test --skip-build` runs, without SwiftPM's own start-up,
