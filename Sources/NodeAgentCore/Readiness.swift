@@ -44,7 +44,8 @@ public struct Readiness: Hashable, Sendable {
         }
     }
 
-    /// The shape the brief asked for: state text derived from `established`.
+    /// Peers as (name, established); the state text shown is `Established` / `not Established`.
+    @_disfavoredOverload
     public mutating func update(peers: [(name: String, established: Bool)], startupComplete: Bool = false) {
         update(peers: peers.map { PeerReadiness(name: $0.name, state: $0.established ? "Established" : "not Established",
                                                 established: $0.established) },
