@@ -74,7 +74,7 @@ import TestSupport
             $0.snapshot.nodes = [Cluster.n1, Cluster.n2, F.node("n3", v4: "10.99.0.13/24")]
         }) { p in
             #expect(p.remote["10.244.3.0/26"] == nil)
-            #expect(p.warnings == ["node n3 has no v4 VXLAN tunnel address yet; its VXLAN route 10.244.3.0/26 is not programmed"])
+            #expect(p.warnings == ["node n3 has no IPv4 VXLAN tunnel address yet; its VXLAN route 10.244.3.0/26 is not programmed"])
         }
         add("pool switched to IPIP CrossSubnet", {
             $0.snapshot.nodes = [Cluster.n1, Cluster.n2, Cluster.n3]
