@@ -86,9 +86,8 @@ struct Context {
         let snap = inputs.snapshot
         me = snap.nodeName
         pools = snap.ipPools.compactMap(PoolRouting.init).sorted { $0.cidr < $1.cidr }
-        var nodes: [String: Node] = [:]
         // Names are unique in a datastore; for a (broken) duplicate keep a deterministic one.
-        for n in snap.nodes.sorted(by: { "\($0)" < "\($1)" }) where nodes[n.metadata.name] == nil { nodes[n.metadata.name] = n }
+        let nodes = Dictionary(snap.nodes.map { ($0.metadata.name, $0) }) { a, b in "\(a)" <= "\(b)" ? a : b }
         self.nodes = nodes
         var byAddress: [IPAddress: RemoteNode] = [:]
         for name in nodes.keys.sorted() where name != snap.nodeName {
@@ -103,6 +102,32 @@ struct Context {
             guard a.spec.state == .confirmed, a.spec.deleted != "true", let cidr = IPPrefix(a.spec.cidr) else { return nil }
             return (cidr, a.spec.node)
         }
+        var byBlock: [IPPrefix: String] = [:]
+        for a in affinities { byBlock[a.cidr] = min(byBlock[a.cidr] ?? a.node, a.node) }
+        affineNode = byBlock
+        affinityLengths = Set(affinities.map(\.cidr.length)).sorted(by: >)
+    }
+
+    /// Block → the node it is affine to (the smallest name if several claim it).
+    let affineNode: [IPPrefix: String]
+    /// The block sizes in use, longest first.
+    let affinityLengths: [Int]
+
+    /// The node whose most specific affine block holds `address`, if any.
+    func blockOwner(of address: IPAddress) -> String? {
+        for length in affinityLengths where length <= address.family.bitWidth {
+            if let n = affineNode[IPPrefix(address, length: length)] { return n }
+        }
+        return nil
+    }
+
+    /// `ADDR` or `ADDR/LEN` (ipNetworks, tunnel addresses): the address. One parse, as this
+    /// runs for every WorkloadEndpoint of the cluster.
+    static func hostAddress(_ text: String) -> IPAddress? {
+        guard let slash = text.firstIndex(of: "/") else { return IPAddress(text) }
+        guard let length = Int(text[text.index(after: slash)...]), let a = IPAddress(text[..<slash]),
+              length >= 0, length <= a.family.bitWidth else { return nil }
+        return a
     }
 
     /// A node's `spec.bgp.ipv4Address` / `ipv6Address` with its subnet length.
@@ -145,7 +170,7 @@ struct Context {
     /// A tunnel address field of this node (bare address; a CIDR form is tolerated).
     mutating func tunnelAddress(_ text: String, _ family: IPFamily, field: String) -> IPAddress? {
         if text.isEmpty { return nil }
-        guard let a = IPAddress(text) ?? InterfaceAddress(text)?.address, a.family == family else {
+        guard let a = Self.hostAddress(text), a.family == family else {
             warnings.insert("node \(me): \(field) \"\(text)\" is not an \(family) address; ignored")
             return nil
         }
@@ -165,7 +190,11 @@ struct Context {
     /// (Felix `endpoint_mgr.go`: one host route per address on the `cali…` interface).
     mutating func localWorkloads() -> [Workload] {
         let weps = inputs.workloadEndpoints.filter { $0.spec.node == me }
-            .sorted { ($0.metadata.namespace, $0.metadata.name, "\($0)") < ($1.metadata.namespace, $1.metadata.name, "\($1)") }
+            .sorted { l, r in
+                if l.metadata.namespace != r.metadata.namespace { return l.metadata.namespace < r.metadata.namespace }
+                if l.metadata.name != r.metadata.name { return l.metadata.name < r.metadata.name }
+                return "\(l)" < "\(r)"   // a (broken) duplicate name: still independent of input order
+            }
         return weps.map { wep in
             let subject = "workload \(wep.metadata.namespace.isEmpty ? "" : wep.metadata.namespace + "/")\(wep.metadata.name)"
             let addresses = workloadAddresses(wep, subject: subject)
@@ -182,7 +211,7 @@ struct Context {
     mutating func workloadAddresses(_ wep: WorkloadEndpoint, subject: String) -> [IPAddress] {
         var out: [IPAddress] = []
         for text in wep.spec.ipNetworks {
-            guard let a = IPAddress(text) ?? InterfaceAddress(text)?.address else {
+            guard let a = Self.hostAddress(text) else {
                 warnings.insert("\(subject): ipNetworks entry \"\(text)\" is not an address; skipped")
                 continue
             }
@@ -205,7 +234,7 @@ struct Context {
             return nil
         }
         let text = family == .v4 ? node.spec.ipv4VXLANTunnelAddr : node.spec.ipv6VXLANTunnelAddr
-        guard let tunnel = IPAddress(text) ?? InterfaceAddress(text)?.address, tunnel.family == family else {
+        guard let tunnel = Self.hostAddress(text), tunnel.family == family else {
             warnings.insert("node \(name) has no \(family) VXLAN tunnel address yet; its VXLAN route \(cidr) is not programmed")
             return nil
         }
@@ -224,21 +253,33 @@ struct Context {
             owners[a.cidr, default: []].insert(a.node)
         }
         let localAddresses = Set(localWorkloads.flatMap(\.addresses))
-        for wep in inputs.workloadEndpoints where wep.spec.node != me && !wep.spec.node.isEmpty {
+        let vxlanPools = pools.filter { $0.encapsulation == .vxlan }
+        for wep in inputs.workloadEndpoints where !vxlanPools.isEmpty && wep.spec.node != me && !wep.spec.node.isEmpty {
             for text in wep.spec.ipNetworks {
-                guard let a = IPAddress(text) ?? InterfaceAddress(text)?.address, !localAddresses.contains(a) else { continue }
+                guard let a = Self.hostAddress(text), !localAddresses.contains(a) else { continue }
                 let host = IPPrefix(host: a)
-                guard pool(containing: host)?.encapsulation == .vxlan else { continue }
+                guard vxlanPools.contains(where: { $0.cidr.contains(a) }), pool(containing: host)?.encapsulation == .vxlan
+                else { continue }
                 // The most specific affine block holding the address decides who routes it.
-                let block = affinities.filter { $0.cidr.contains(host) }.max { ($0.cidr.length, $1.node) < ($1.cidr.length, $0.node) }
-                if block?.node == wep.spec.node { continue }
+                if blockOwner(of: a) == wep.spec.node { continue }
                 owners[host, default: []].insert(wep.spec.node)
             }
         }
         var out: [RemoteBlock] = []
+        // Each node resolved once per family (the VTEP MAC derivation hashes its name).
+        var resolved: [String: RemoteNode?] = [:]
         for cidr in owners.keys.sorted() {
             guard let mode = pool(containing: cidr)?.mode else { continue }
-            let nodes = owners[cidr]!.sorted().compactMap { vxlanNode($0, for: cidr) }
+            let nodes = owners[cidr]!.sorted().compactMap { name -> RemoteNode? in
+                let key = "\(cidr.family) \(name)"
+                if let r = resolved[key] {
+                    if r == nil { _ = vxlanNode(name, for: cidr) }  // names this route in the warning too
+                    return r
+                }
+                let r = vxlanNode(name, for: cidr)
+                resolved[key] = .some(r)
+                return r
+            }
             if !nodes.isEmpty { out.append(RemoteBlock(cidr: cidr, nodes: nodes, encapsulation: .vxlan, mode: mode)) }
         }
         return out
