@@ -85,6 +85,13 @@ import TestSupport
             #expect(p.routing.remoteBlocks.map(\.encapsulation) == [.ipip, .ipip])
             #expect(p.routing.remoteBlocks.map(\.mode) == [.crossSubnet, .crossSubnet])
         }
+        add("a block held by two nodes, announced by both", {
+            $0.learnedRoutes.append(F.learned("10.244.9.0/26", via: "10.99.0.13", "10.99.0.12"))
+            $0.workloadEndpoints += [F.wep("api-0", node: "n1", ["10.244.1.6/32"]), F.wep("api-1", node: "n1", ["10.244.1.7/32"])]
+        }) { p in
+            #expect(p.remote["10.244.9.0/26"]?.nodes.map(\.name) == ["n2", "n3"])
+            #expect(p.routing.workloads.map(\.name) == ["api-0", "api-1", "web-0", "web-1"])
+        }
         add("n3's route withdrawn", { $0.learnedRoutes = [Cluster.learned[0]] }) { p in
             #expect(p.routing.remoteBlocks.map(\.cidr.description) == ["10.244.2.0/26"])
         }
