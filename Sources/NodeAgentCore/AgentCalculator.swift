@@ -162,6 +162,10 @@ struct Context {
         let vx4 = poolInUse(.vxlan, .v4), vx6 = poolInUse(.vxlan, .v6)
         if vx4 { node.ipv4VXLANTunnelAddress = tunnelAddress(mine.spec.ipv4VXLANTunnelAddr, .v4, field: "spec.ipv4VXLANTunnelAddr") }
         if vx6 { node.ipv6VXLANTunnelAddress = tunnelAddress(mine.spec.ipv6VXLANTunnelAddr, .v6, field: "spec.ipv6VXLANTunnelAddr") }
+        for (family, inUse, address) in [(IPFamily.v4, vx4, node.ipv4VXLANTunnelAddress), (.v6, vx6, node.ipv6VXLANTunnelAddress)]
+        where inUse && address == nil {
+            warnings.insert("this node (\(me)) has no \(family) VXLAN tunnel address yet; other nodes cannot route to its pods")
+        }
         if vx4 || vx6 { node.vxlanMAC = vtepMAC(mine, .v4) }
         if vx6 { node.vxlanV6MAC = vtepMAC(mine, .v6) }
         return node

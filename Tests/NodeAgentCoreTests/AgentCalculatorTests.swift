@@ -147,3 +147,21 @@ import TestSupport
         #expect(node.ipv4 == F.iface("10.99.0.11/24") && node.parentInterface == "ens3" && node.parentMTU == 9000)
     }
 }
+
+@Suite struct LocalNodeTests {
+    @Test func tunnelAddressesOnlyWhileAPoolNeedsThem() {
+        let none = AgentCalculator.plan(Cluster.inputs(pools: [F.pool("10.244.0.0/16")])).routing.node
+        #expect(none.ipv4IPIPTunnelAddress == nil && none.ipv4VXLANTunnelAddress == nil && none.vxlanMAC == nil)
+        let both = AgentCalculator.plan(Cluster.inputs(pools: [F.pool("10.244.0.0/16", ipip: .always),
+                                                               F.pool("10.245.0.0/16", vxlan: .always)])).routing.node
+        #expect(both.ipv4IPIPTunnelAddress == F.ip("10.244.1.1") && both.ipv4VXLANTunnelAddress == F.ip("10.244.1.0"))
+        #expect(both.ipv6VXLANTunnelAddress == nil, "no IPv6 VXLAN pool")
+    }
+
+    @Test func missingOwnVXLANTunnelAddressIsWarned() {
+        let p = AgentCalculator.plan(Cluster.inputs(nodes: [F.node("n1", v4: "10.99.0.11/24"), Cluster.n2],
+                                                    pools: [F.pool("10.244.0.0/16", vxlan: .always)], learned: []))
+        #expect(p.routing.node.ipv4VXLANTunnelAddress == nil)
+        #expect(p.warnings.contains("this node (n1) has no IPv4 VXLAN tunnel address yet; other nodes cannot route to its pods"))
+    }
+}
