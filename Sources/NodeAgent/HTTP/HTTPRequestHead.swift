@@ -18,9 +18,9 @@ enum HTTPRequestHead: Equatable {
             return bytes.count > limit ? .reject(status: 431, reason: "request head larger than \(limit) bytes") : .incomplete
         }
         if headEnd > limit { return .reject(status: 431, reason: "request head larger than \(limit) bytes") }
-        let text = String(decoding: bytes[..<headEnd], as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { l in
-            l.hasSuffix("\r") ? l.dropLast() : l
+        // Split on bytes: as Characters, "\r\n" is one grapheme and would never match "\n".
+        var lines = bytes[..<headEnd].split(separator: 10, omittingEmptySubsequences: false).map { l in
+            Substring(decoding: l.last == 13 ? l.dropLast() : l, as: UTF8.self)
         }
         // RFC 9112 §2.2: a server SHOULD ignore empty lines before the request line.
         while let f = lines.first, f.isEmpty { lines.removeFirst() }
