@@ -188,6 +188,21 @@ private func canBind(port: UInt16) -> Bool {
         #expect(eventually { s.connectionCount == 0 })
     }
 
+    @Test func connectionsBeyondTheCapGet503() throws {
+        let s = try HTTPEndpoint(address: .v4(IPv4Address(127, 0, 0, 1)), port: 0, maxConnections: 2)
+        defer { s.close() }
+        s.route("/liveness") { _ in (200, "text/plain", "ok") }
+        let a = try #require(RawHTTP.connect(port: s.boundPort))
+        let b = try #require(RawHTTP.connect(port: s.boundPort))
+        defer { close(b) }
+        #expect(eventually { s.connectionCount == 2 })
+        #expect(RawHTTP.exchange(port: s.boundPort, "GET /liveness HTTP/1.1\r\n\r\n")?.status == 503)
+        close(a)
+        // The slot frees once the server sees the client go away.
+        #expect(eventually { s.connectionCount <= 1 })
+        #expect(RawHTTP.exchange(port: s.boundPort, "GET /liveness HTTP/1.1\r\n\r\n")?.status == 200)
+    }
+
     @Test func concurrentClientsAreAllServed() throws {
         let s = try makeServer()
         defer { s.close() }

@@ -30,6 +30,10 @@ public final class HTTPEndpoint: @unchecked Sendable {
     private let listenerClosed = DispatchSemaphore(value: 0)
     private var routes: [String: Handler] = [:]
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    /// The accept source is suspended while accept(2) fails for lack of resources; it must be
+    /// resumed again before it is cancelled (STYLE.md (d) 1).
+    private var acceptPaused = false
+    private let acceptRetry = QueueTimer()
 
     /// Binds `address`:`port` (port 0 picks a free one; `::` also accepts IPv4) and starts
     /// serving. Throws the bind/listen error, naming the address.
@@ -73,6 +77,8 @@ public final class HTTPEndpoint: @unchecked Sendable {
     public func close() {
         let wasOpen = queue.sync { () -> Bool in
             guard let s = acceptSource else { return false }
+            acceptRetry.cancel()
+            if acceptPaused { acceptPaused = false; s.resume() }
             s.cancel()
             acceptSource = nil
             for c in connections.values { c.close() }
@@ -89,8 +95,25 @@ public final class HTTPEndpoint: @unchecked Sendable {
 
     private func acceptAll() {
         dispatchPrecondition(condition: .onQueue(queue))
-        while acceptSource != nil {
-            guard case .processed(let a)? = try? listener.accept() else { return }
+        while let source = acceptSource, !acceptPaused {
+            let a: AcceptedConnection
+            do {
+                guard case .processed(let c) = try listener.accept() else { return }
+                a = c
+            } catch where error.errno == .connectionAbort {
+                continue
+            } catch {
+                // EMFILE/ENFILE/ENOBUFS: the listener stays readable (sources are level-
+                // triggered), so pause accepting briefly instead of spinning.
+                acceptPaused = true
+                source.suspend()
+                acceptRetry.schedule(on: queue, afterMilliseconds: 100) { [weak self] in
+                    guard let self, self.acceptPaused else { return }
+                    self.acceptPaused = false
+                    self.acceptSource?.resume()
+                }
+                return
+            }
             let conn = HTTPConnection(socket: a.socket, queue: queue, endpoint: self)
             let id = ObjectIdentifier(conn)
             connections[id] = conn
