@@ -203,6 +203,17 @@ private func canBind(port: UInt16) -> Bool {
         #expect(RawHTTP.exchange(port: s.boundPort, "GET /liveness HTTP/1.1\r\n\r\n")?.status == 200)
     }
 
+    @Test func halfClosingClientStillGetsTheAnswerAndIsFreedAtOnce() throws {
+        let s = try makeServer()   // 5 s read timeout: being freed sooner proves EOF was seen
+        defer { s.close() }
+        let fd = try #require(RawHTTP.connect(port: s.boundPort))
+        defer { close(fd) }
+        #expect(RawHTTP.sendAll(fd, Array("GET /liveness HTTP/1.1\r\n\r\n".utf8)))
+        shutdown(fd, Int32(SHUT_WR))
+        #expect(RawHTTP.parse(RawHTTP.readToEOF(fd))?.status == 200)
+        #expect(eventually(timeout: 2) { s.connectionCount == 0 })
+    }
+
     @Test func concurrentClientsAreAllServed() throws {
         let s = try makeServer()
         defer { s.close() }

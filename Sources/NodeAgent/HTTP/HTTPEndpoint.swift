@@ -172,6 +172,7 @@ private final class HTTPConnection: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var answered = false
     private var writeShut = false
+    private var peerClosed = false
     var onClosed: (() -> Void)?
 
     init(socket: Socket, queue: DispatchQueue, endpoint: HTTPEndpoint) {
@@ -199,7 +200,7 @@ private final class HTTPConnection: @unchecked Sendable {
     }
 
     private func received(_ bytes: [UInt8]) {
-        guard !answered, let endpoint else { return }   // after the answer: drain and discard
+        guard !answered, let endpoint else { drain(); return }   // after the answer: discard
         buffer += bytes
         switch HTTPRequestHead.parse(buffer, limit: endpoint.maxRequestBytes) {
         case .incomplete:
@@ -222,12 +223,33 @@ private final class HTTPConnection: @unchecked Sendable {
         // Linger at most one more read timeout for the client to read and close.
         let ms = endpoint?.readTimeoutMilliseconds ?? 5000
         timer.schedule(on: stream.queue, afterMilliseconds: ms) { [weak self] in self?.finish() }
+        drain()
     }
 
     private func shutWriteIfFlushed() {
         guard !writeShut, !stream.isClosed, stream.queuedBytes == 0 else { return }
         writeShut = true
         stream.socket.shutdownWrite()
+        if peerClosed { finish() }
+    }
+
+    /// After the answer: reads and discards what is pending right now and notices end of
+    /// stream at once. A client's last bytes and its FIN often arrive together; waiting for one
+    /// more readiness event for the FIN was seen to leave the connection open until the
+    /// linger deadline under load, so EOF is probed here directly (bounded per call).
+    private func drain() {
+        var scratch: [UInt8] = []
+        for _ in 0..<16 where !stream.isClosed && !peerClosed {
+            scratch.removeAll(keepingCapacity: true)
+            switch try? stream.socket.read(appendingTo: &scratch, max: 16384) {
+            case .processed(let n)? where n > 0: continue
+            case .wouldBlock?: return
+            default:   // end of stream or a reset: close once the answer is out
+                peerClosed = true
+                if stream.queuedBytes == 0 { finish() }
+                return
+            }
+        }
     }
 
     private func timedOut() {
