@@ -1,32 +1,9 @@
-import CNetlink
 import Dispatch
 import Foundation
 import NetCore
-import Synchronization
 import TestSupport
 import Testing
 @testable import NodeAgent
-
-/// Runs `body` on a fresh thread moved into network namespace `ns` (setns(2)), so netlink
-/// sockets and UDP sockets it opens see only that namespace. The thread ends afterwards.
-private func inNetns<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    let t = Thread {
-        defer { done.signal() }
-        let fd = open("/run/netns/\(ns)", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0, twill_setns_net(fd) == 0 else {
-            result.withLock { $0 = .failure(AutodetectError(method: "test", reason: "setns \(ns) failed")) }
-            return
-        }
-        close(fd)
-        let r = Result { try body() }
-        result.withLock { $0 = r }
-    }
-    t.start()
-    done.wait()
-    return try result.withLock { $0! }.get()
-}
 
 /// Each method against the real kernel: a fresh namespace with veth interfaces (the dummy
 /// module is not always available) named like host NICs, a docker bridge and workload veths.
@@ -59,7 +36,7 @@ private func inNetns<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () t
         try ip("link set veth77 up")
         try ip("route add default via 10.77.1.1 dev ens7")
 
-        let r = try inNetns(ns) { () throws -> [String: DetectedAddress] in
+        let r = try Netns.run(ns) { () throws -> [String: DetectedAddress] in
             var out: [String: DetectedAddress] = [:]
             for text in ["first-found", "interface=ens7", "interface=^e.*7$,nothing", "skip-interface=ens9",
                          "cidr=10.77.0.0/16", "can-reach=10.77.1.1", "can-reach=192.168.64.1", "can-reach=203.0.113.1",
@@ -89,7 +66,7 @@ private func inNetns<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () t
         #expect(r["v6 cidr"]?.address == IPAddress("fd77::5")!)
         #expect(r["holding"] == ens7)
 
-        let details = try inNetns(ns) { () throws -> [String] in
+        let details = try Netns.run(ns) { () throws -> [String] in
             let i = try Autodetect.interface(named: "ens9")
             return ["\(i.mtu)"] + i.addresses.map { "\($0.0)/\($0.1)" }
         }
@@ -97,7 +74,7 @@ private func inNetns<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () t
         #expect(details.contains("192.168.77.9/20") && details.contains("169.254.9.9/16"))
 
         // Failures name the method and the reason.
-        let failures = try inNetns(ns) { () -> [String] in
+        let failures = try Netns.run(ns) { () -> [String] in
             var out: [String] = []
             for m: AutodetectMethod in [.interface(regexes: ["^wlan"]), .cidr([IPPrefix("203.0.113.0/24")!])] {
                 do { _ = try Autodetect.detect(m, family: .v4); out.append("accepted \(m)") } catch { out.append("\(error)") }

@@ -111,26 +111,18 @@ public final class Metrics: Sendable {
     }
 
     /// Label values: backslash, double quote and line feed are escaped.
-    static func escapeLabelValue(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escapeLabelValue(_ s: String) -> String { escape(s, quote: true) }
 
     /// HELP text: backslash and line feed are escaped.
-    static func escapeHelp(_ s: String) -> String {
+    static func escapeHelp(_ s: String) -> String { escape(s, quote: false) }
+
+    private static func escape(_ s: String, quote: Bool) -> String {
         var out = ""
         for c in s.unicodeScalars {
             switch c {
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
+            case "\"" where quote: out += "\\\""
             default: out.unicodeScalars.append(c)
             }
         }
