@@ -30,7 +30,9 @@ func parseProm(_ text: String) -> (samples: [PromSample], types: [String: String
             var i = line.startIndex
             while i < line.endIndex, line[i] != "{", line[i] != " " { i = line.index(after: i) }
             let name = line[..<i]
-            guard isName(name), types[String(name)] != nil else { Issue.record("sample before TYPE or bad name: \(line)"); return nil }
+            let base = ["_bucket", "_sum", "_count"].first { name.hasSuffix($0) && types[String(name.dropLast($0.count))] == "histogram" }
+                .map { String(name.dropLast($0.count)) } ?? String(name)
+            guard isName(name), types[base] != nil else { Issue.record("sample before TYPE or bad name: \(line)"); return nil }
             var labels: [String: String] = [:]
             if i < line.endIndex, line[i] == "{" {
                 i = line.index(after: i)
@@ -157,6 +159,39 @@ func parseProm(_ text: String) -> (samples: [PromSample], types: [String: String
         }
         #expect(m.value("twill_updates_total", labels: ["peer": "p0"]) == 4000)
         #expect(m.value("twill_updates_total", labels: ["peer": "p1"]) == 4000)
+    }
+
+    @Test func histogramsRenderCumulativeBucketsSumAndCount() throws {
+        let m = Metrics()
+        m.describe("twill_dataplane_apply_seconds", kind: .histogram, help: "Dataplane apply time.", buckets: [0.1, 0.01, 1])
+        for v in [0.005, 0.01, 0.05, 0.5, 3, .nan] { m.observe("twill_dataplane_apply_seconds", v) }
+        m.observe("twill_dataplane_apply_seconds", labels: ["phase": "routes"], 0.2)
+        let text = m.render()
+        #expect(text == """
+        # HELP twill_dataplane_apply_seconds Dataplane apply time.
+        # TYPE twill_dataplane_apply_seconds histogram
+        twill_dataplane_apply_seconds_bucket{le="0.01"} 2
+        twill_dataplane_apply_seconds_bucket{le="0.1"} 3
+        twill_dataplane_apply_seconds_bucket{le="1"} 4
+        twill_dataplane_apply_seconds_bucket{le="+Inf"} 5
+        twill_dataplane_apply_seconds_sum 3.565
+        twill_dataplane_apply_seconds_count 5
+        twill_dataplane_apply_seconds_bucket{phase="routes",le="0.01"} 0
+        twill_dataplane_apply_seconds_bucket{phase="routes",le="0.1"} 0
+        twill_dataplane_apply_seconds_bucket{phase="routes",le="1"} 1
+        twill_dataplane_apply_seconds_bucket{phase="routes",le="+Inf"} 1
+        twill_dataplane_apply_seconds_sum{phase="routes"} 0.2
+        twill_dataplane_apply_seconds_count{phase="routes"} 1
+
+        """)
+        let parsed = try #require(parseProm(text))
+        #expect(parsed.samples.count == 12)
+        // Undeclared: default buckets.
+        let d = Metrics()
+        d.observe("twill_x_seconds", 0.07)
+        #expect(d.render().contains("twill_x_seconds_bucket{le=\"0.1\"} 1\n"))
+        #expect(d.render().contains("twill_x_seconds_bucket{le=\"0.05\"} 0\n"))
+        #expect(d.render().contains("# TYPE twill_x_seconds histogram\n"))
     }
 
     @Test func nameValidation() {

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A small thread-safe Prometheus registry: counters and gauges with labels, rendered in the
+/// A small thread-safe Prometheus registry: counters, gauges and histograms with labels, rendered in the
 /// text exposition format 0.0.4 (`Metrics.contentType`). Any thread may update it; `render()`
 /// takes a consistent snapshot under the same lock.
 ///
@@ -10,7 +10,10 @@ import Synchronization
 /// A metric used before `describe` gets a type from its first use: `set` makes a gauge, `inc`
 /// a counter when the name ends in `_total` and a gauge otherwise; its HELP is the name.
 public final class Metrics: Sendable {
-    public enum Kind: String, Sendable { case counter, gauge }
+    public enum Kind: String, Sendable { case counter, gauge, histogram }
+
+    /// Prometheus client libraries' default histogram buckets (seconds).
+    public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     /// The `Content-Type` of `render()`'s output.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -21,6 +24,15 @@ public final class Metrics: Sendable {
         /// Keyed by the rendered label set (`{a="x",b="y"}`, names sorted), so equal label
         /// dictionaries name one series however they were built.
         var series: [String: Double] = [:]
+        /// Histograms only: upper bounds (sorted, +Inf implied) and per-series observations.
+        var buckets: [Double] = []
+        var histograms: [String: Histogram] = [:]
+    }
+
+    private struct Histogram {
+        var counts: [UInt64]     // per bucket, not cumulative; last slot is +Inf
+        var sum: Double = 0
+        var count: UInt64 = 0
     }
 
     private let state = Mutex<[String: Family]>([:])
@@ -29,15 +41,38 @@ public final class Metrics: Sendable {
 
     /// Declares a metric's TYPE and HELP (idempotent; a later call updates the help text).
     /// Declaring an existing name with another kind traps.
-    public func describe(_ name: String, kind: Kind, help: String) {
+    /// `buckets` (histograms only) are upper bounds; `+Inf` is implied. Default:
+    /// `defaultBuckets`. Buckets are fixed once the histogram exists.
+    public func describe(_ name: String, kind: Kind, help: String, buckets: [Double]? = nil) {
         Self.checkName(name)
+        let bounds = Array(Set((buckets ?? Self.defaultBuckets).filter { $0.isFinite })).sorted()
         state.withLock { families in
             if let f = families[name] {
                 precondition(f.kind == kind, "metric \(name) already registered as a \(f.kind)")
                 families[name]!.help = help
             } else {
-                families[name] = Family(kind: kind, help: help)
+                families[name] = Family(kind: kind, help: help, buckets: kind == .histogram ? bounds : [])
             }
+        }
+    }
+
+    /// Records one observation (an apply duration in seconds, say) in a histogram; an
+    /// undeclared name becomes a histogram with `defaultBuckets`. NaN is ignored.
+    public func observe(_ name: String, labels: [String: String] = [:], _ value: Double) {
+        let key = Self.labelKey(labels)
+        Self.checkName(name)
+        guard !value.isNaN else { return }
+        state.withLock { families in
+            var f = families.removeValue(forKey: name)
+                ?? Family(kind: .histogram, help: name, buckets: Self.defaultBuckets)
+            precondition(f.kind == .histogram, "metric \(name) is a \(f.kind), not a histogram")
+            var h = f.histograms[key] ?? Histogram(counts: Array(repeating: 0, count: f.buckets.count + 1))
+            let slot = f.buckets.firstIndex(where: { value <= $0 }) ?? f.buckets.count
+            h.counts[slot] += 1
+            h.sum += value
+            h.count += 1
+            f.histograms[key] = h
+            families[name] = f
         }
     }
 
@@ -48,6 +83,7 @@ public final class Metrics: Sendable {
         Self.checkName(name)
         state.withLock { families in
             let kind = families[name]?.kind ?? (name.hasSuffix("_total") ? .counter : .gauge)
+            precondition(kind != .histogram, "inc on histogram \(name); use observe")
             if kind == .counter && !(amount >= 0) { return }
             families[name, default: Family(kind: kind, help: name)].series[key, default: 0] += amount
         }
@@ -59,6 +95,7 @@ public final class Metrics: Sendable {
         let key = Self.labelKey(labels)
         Self.checkName(name)
         state.withLock { families in
+            precondition(families[name]?.kind != .histogram, "set on histogram \(name); use observe")
             families[name, default: Family(kind: .gauge, help: name)].series[key] = value
         }
     }
@@ -66,13 +103,19 @@ public final class Metrics: Sendable {
     /// Drops one series (a deleted peer's row); the family's HELP/TYPE stay.
     public func remove(_ name: String, labels: [String: String] = [:]) {
         let key = Self.labelKey(labels)
-        _ = state.withLock { $0[name]?.series.removeValue(forKey: key) }
+        state.withLock {
+            $0[name]?.series.removeValue(forKey: key)
+            $0[name]?.histograms.removeValue(forKey: key)
+        }
     }
 
     /// Drops every series of `name` (before re-setting a gauge family from a fresh snapshot,
     /// e.g. sessions by state).
     public func removeAll(_ name: String) {
-        state.withLock { $0[name]?.series.removeAll() }
+        state.withLock {
+            $0[name]?.series.removeAll()
+            $0[name]?.histograms.removeAll()
+        }
     }
 
     /// The current value of one series, nil when absent.
@@ -93,6 +136,16 @@ public final class Metrics: Sendable {
             for key in f.series.keys.sorted() {
                 out += "\(name)\(key) \(Self.format(f.series[key]!))\n"
             }
+            for key in f.histograms.keys.sorted() {
+                let h = f.histograms[key]!
+                var cumulative: UInt64 = 0
+                for (i, bound) in (f.buckets + [.infinity]).enumerated() {
+                    cumulative += h.counts[i]
+                    out += "\(name)_bucket\(Self.adding(le: Self.format(bound), to: key)) \(cumulative)\n"
+                }
+                out += "\(name)_sum\(key) \(Self.format(h.sum))\n"
+                out += "\(name)_count\(key) \(h.count)\n"
+            }
         }
         return out
     }
@@ -108,6 +161,11 @@ public final class Metrics: Sendable {
             parts.append("\(name)=\"\(escapeLabelValue(labels[name]!))\"")
         }
         return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    /// `{a="x"}` + le → `{a="x",le="0.1"}`.
+    static func adding(le: String, to key: String) -> String {
+        key.isEmpty ? "{le=\"\(le)\"}" : String(key.dropLast()) + ",le=\"\(le)\"}"
     }
 
     /// Label values: backslash, double quote and line feed are escaped.
