@@ -68,13 +68,16 @@ public final class HTTPEndpoint: @unchecked Sendable {
     deinit { assert(acceptSource == nil, "HTTPEndpoint released without close()") }
 
     /// Serves `path` (exact match) with `handler`; replaces an earlier handler for it.
+    /// Not from inside a handler (it syncs onto the endpoint's queue).
     public func route(_ path: String, _ handler: @escaping Handler) {
+        dispatchPrecondition(condition: .notOnQueue(queue))
         queue.sync { routes[path] = handler }
     }
 
     /// Stops accepting, drops open connections and closes the listening socket; the port can
     /// be bound again when this returns. Idempotent.
     public func close() {
+        dispatchPrecondition(condition: .notOnQueue(queue))
         let wasOpen = queue.sync { () -> Bool in
             guard let s = acceptSource else { return false }
             acceptRetry.cancel()
@@ -89,7 +92,10 @@ public final class HTTPEndpoint: @unchecked Sendable {
     }
 
     /// Open connections (for tests and the metrics of the server itself).
-    public var connectionCount: Int { queue.sync { connections.count } }
+    public var connectionCount: Int {
+        dispatchPrecondition(condition: .notOnQueue(queue))
+        return queue.sync { connections.count }
+    }
 
     // MARK: queue-confined
 
