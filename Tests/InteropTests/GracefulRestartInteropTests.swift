@@ -54,10 +54,9 @@ import TestSupport
                 + "\nbird.log:\n\(lab.log("bird.log").suffix(1500))\nbird2.log:\n\(lab.log("bird2.log").suffix(1500))\n\(extra)")
     }
 
-    /// Twill restarts: SIGKILL (no NOTIFICATION; the kernel closes the sockets). BIRD, the
-    /// helper, keeps Twill's routes while it is away; the new twill-bgpd (`--restarting`, R bit)
-    /// announces only the IPv4 prefix, and its End-of-RIB makes BIRD drop the stale IPv6 one.
-    @Test func birdKeepsTwillRoutesAcrossTwillRestart() throws {
+    /// A fresh lab with BIRD (GR on) and twill-bgpd, run once both sides are Established and
+    /// hold each other's routes.
+    private func withLab(_ body: (Lab, inout GRBird) throws -> Void) throws {
         guard Privileged.check("graceful restart interop with BIRD", needs: ["bird", "birdc", "ip"]) else { return }
         let lab = try Lab()
         defer { lab.cleanup() }
@@ -66,9 +65,18 @@ import TestSupport
         try lab.startTwill(lab.config(Self.yaml))
         let up = eventually(timeout: 30) {
             bird.established("tw4") && bird.established("tw6") && bird.has("10.50.0.0/24") && bird.has("2001:db8:50::/48")
+                && lab.twillRoute("192.0.2.0/24") != nil && lab.twillRoute("2001:db8:2::/48") != nil
         }
         #expect(up, diag(lab))
-        guard up, let twill = lab.twill else { return }
+        guard up else { return }
+        try body(lab, &bird)
+    }
+
+    /// Twill restarts: SIGKILL (no NOTIFICATION; the kernel closes the sockets). BIRD, the
+    /// helper, keeps Twill's routes while it is away; the new twill-bgpd (`--restarting`, R bit)
+    /// announces only the IPv4 prefix, and its End-of-RIB makes BIRD drop the stale IPv6 one.
+    @Test func birdKeepsTwillRoutesAcrossTwillRestart() throws { try withLab { lab, bird in
+        guard let twill = lab.twill else { return }
 
         kill(twill.processIdentifier, SIGKILL)
         twill.waitUntilExit()
@@ -90,24 +98,13 @@ import TestSupport
         }
         #expect(recovered, diag(lab, bird.birdc(["show", "route"])))
         #expect(bird.has("10.50.0.0/24"), "the re-announced route stays")
-    }
+    } }
 
     /// BIRD restarts (`birdc graceful restart`: sessions closed without NOTIFICATION, then
     /// `bird -R`): twill-bgpd, the helper, keeps BIRD's routes and shows "Graceful restart";
     /// BIRD comes back without its IPv6 route and its End-of-RIB makes Twill drop that one.
-    @Test func twillKeepsBirdRoutesAcrossBirdRestart() throws {
-        guard Privileged.check("graceful restart interop with BIRD", needs: ["bird", "birdc", "ip"]) else { return }
-        let lab = try Lab()
-        defer { lab.cleanup() }
-        var bird = GRBird(lab: lab)
-        try bird.start()
-        try lab.startTwill(lab.config(Self.yaml))
-        let up = eventually(timeout: 30) {
-            lab.twillEstablished(Lab.peerV4) && lab.twillEstablished(Lab.peerV6)
-                && lab.twillRoute("192.0.2.0/24") != nil && lab.twillRoute("2001:db8:2::/48") != nil
-        }
-        #expect(up, diag(lab))
-        guard up, let p = bird.process else { return }
+    @Test func twillKeepsBirdRoutesAcrossBirdRestart() throws { try withLab { lab, bird in
+        guard let p = bird.process else { return }
 
         _ = bird.birdc(["graceful", "restart"])
         p.waitUntilExit()
@@ -125,5 +122,5 @@ import TestSupport
         }
         #expect(recovered, diag(lab, "\(lab.twillPeers()) \(lab.twillRoutes())"))
         #expect(lab.twillRoute("192.0.2.0/24")?.nextHop == Lab.peerV4, "the re-announced route stays")
-    }
+    } }
 }
