@@ -13,6 +13,8 @@ enum PeerReport: Sendable {
     /// The session left Established: every route from it is gone.
     case down(IPAddress)
     case status(IPAddress, PeerRuntimeStatus)
+    /// The session received End-of-RIB for every negotiated family.
+    case endOfRIB(IPAddress)
 }
 
 /// A peer's status as the control socket shows it.
@@ -291,6 +293,7 @@ final class Peer: @unchecked Sendable {
                             metadata: ["bgp.family": "\(af)", "bgp.stale": "\(gone.count)"])
             }
             withdrawStale(gone)
+            if slot.fsm.allEndOfRIBReceived { report(.endOfRIB(config.address)) }
         case .routeRefreshRequested(let rr):
             if rr.subtype == RouteRefreshMessage.request { refreshExport(family: rr.family) }
         case .stateChanged(let from, let to):

@@ -85,6 +85,7 @@ public final class Speaker: @unchecked Sendable {
             started = true
             for a in config.announce { rib.upsert(localRoute(a)) }
             for p in config.peers { addPeer(p) }
+            startInitialSync()
             logger.info("BGP speaker started", metadata: [
                 "bgp.as": "\(config.asNumber)", "bgp.routerID": "\(config.routerID)", "bgp.peers": "\(config.peers.count)",
             ])
@@ -130,6 +131,7 @@ public final class Speaker: @unchecked Sendable {
         let ctl: ControlServer? = queue.sync {
             closeListeners()
             peers.removeAll()
+            initialSyncTimer.cancel()
             started = false
             defer { control = nil }
             return control
@@ -160,6 +162,8 @@ public final class Speaker: @unchecked Sendable {
                 setListenerKey(addr, nil)
                 p.queue.async { p.stop(subcode: BGPSession.CeaseSubcode.peerDeconfigured) {} }
                 routesFromPeerGone(addr)
+                awaitingSync.remove(addr)
+                synced.remove(addr)
                 logger.info("peer removed", metadata: ["bgp.peer": "\(addr)"])
             }
             for (addr, pc) in newPeers {
@@ -179,6 +183,7 @@ public final class Speaker: @unchecked Sendable {
             }
             for a in newA.subtracting(oldA) { if rib.upsert(localRoute(a)) { changed.insert(a.prefix) } }
             publish(changed)
+            checkInitialSync()
             logger.info("configuration reloaded")
         }
     }
@@ -253,7 +258,59 @@ public final class Speaker: @unchecked Sendable {
             routesFromPeerGone(addr)
         case .status(let addr, let s):
             if peers[addr] != nil { peerStatus[addr] = s }
+        case .endOfRIB(let addr):
+            guard peers[addr] != nil else { return }
+            synced.insert(addr)
+            checkInitialSync()
         }
+    }
+
+    // MARK: initial sync (restarting side)
+
+    /// Calls `handler` once, on the speaker's queue, when every configured peer has sent
+    /// End-of-RIB for each family of its session (`true`), or when `timeout` has passed since
+    /// `start()` (`false`), whichever comes first. That is when a restarting node agent, which
+    /// kept its kernel routes (`SpeakerConfig.restarting`), can delete those that
+    /// `learnedBestRoutes()` no longer has (RFC 4724 §4.1; BIRD waits the same way for
+    /// `graceful restart wait`, 240 s). Call before `start()`. Peers added later by `reload`
+    /// are not waited for; removed ones no longer are.
+    public func setInitialSyncHandler(timeout: CalicoDuration = CalicoDuration(seconds: 240),
+                                      _ handler: @escaping @Sendable (_ allPeersSentEndOfRIB: Bool) -> Void) {
+        onQueue {
+            initialSync = handler
+            initialSyncTimeout = timeout
+        }
+    }
+
+    private var initialSync: (@Sendable (Bool) -> Void)?
+    private var initialSyncTimeout = CalicoDuration(seconds: 240)
+    private let initialSyncTimer = QueueTimer()
+    /// Peers that sent End-of-RIB for every family; the peers waited for.
+    private var synced: Set<IPAddress> = []
+    private var awaitingSync: Set<IPAddress> = []
+
+    private func startInitialSync() {
+        guard initialSync != nil else { return }
+        awaitingSync = Set(config.peers.map(\.address))
+        initialSyncTimer.schedule(on: queue, afterMilliseconds: initialSyncTimeout.milliseconds, leeway: .milliseconds(100)) {
+            @Sendable [weak self] in self?.finishInitialSync(complete: false)
+        }
+        checkInitialSync()
+    }
+
+    private func checkInitialSync() {
+        guard initialSync != nil, awaitingSync.isSubset(of: synced) else { return }
+        finishInitialSync(complete: true)
+    }
+
+    private func finishInitialSync(complete: Bool) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let h = initialSync, started else { return }
+        initialSync = nil
+        initialSyncTimer.cancel()
+        logger.info(complete ? "initial sync: End-of-RIB from every peer" : "initial sync: timed out waiting for End-of-RIB",
+                    metadata: ["bgp.waitingFor": "\(awaitingSync.subtracting(synced).sorted().map(\.description))"])
+        h(complete)
     }
 
     private func routesFromPeerGone(_ addr: IPAddress) {

@@ -19,7 +19,8 @@ import TestSupport
         let log = ObservedChanges()
         let port: UInt16
 
-        init(grTime: CalicoDuration? = PeerConfig.defaultGracefulRestartTime) throws {
+        init(grTime: CalicoDuration? = PeerConfig.defaultGracefulRestartTime,
+             initialSync: (timeout: CalicoDuration, handler: @Sendable (Bool) -> Void)? = nil) throws {
             dir = try TempDir("twill-gr")
             let peer = PeerConfig(name: "a", address: IPAddress("127.0.0.1")!, asNumber: ASNumber(65002), passive: true,
                                   holdTime: .init(seconds: 9), gracefulRestartTime: grTime)
@@ -30,6 +31,7 @@ import TestSupport
                         logger: SpeakerLoopbackTests.logger)
             let log = self.log
             b.setRouteObserver { log.add($0) }
+            if let initialSync { b.setInitialSyncHandler(timeout: initialSync.timeout, initialSync.handler) }
             try b.start()
             port = try #require(b.listeningAddresses().first?.port)
         }
@@ -139,6 +141,40 @@ import TestSupport
         #expect(h.info.contains("6/9"), "B shows \(h.info)")
     }
 
+    /// Restarting side: the initial sync handler fires once every peer sent End-of-RIB, with
+    /// the peer's routes already in `learnedBestRoutes()`.
+    @Test func initialSyncWaitsForEveryPeersEndOfRIB() throws {
+        let calls = SyncCalls()
+        let box = SpeakerBox()
+        let h = try Helper(initialSync: (.init(seconds: 30), { complete in
+            calls.add(complete, learned: box.speaker?.learnedBestRoutes().count ?? -1)
+        }))
+        box.speaker = h.b
+        defer { h.stop() }
+        #expect(!eventually(timeout: 0.5) { calls.count > 0 }, "no End-of-RIB yet")
+        let a = try h.speakerA(grTime: .init(seconds: 5), announce: ["10.1.0.0/24", "10.3.0.0/24"])
+        defer { a.stop() }
+        #expect(eventually(timeout: 10) { calls.count == 1 })
+        #expect(calls.first == SyncCall(complete: true, learned: 2))
+        // Later sessions do not call it again.
+        a.stopForGracefulRestart()
+        let a2 = try h.speakerA(grTime: .init(seconds: 5), announce: ["10.1.0.0/24"])
+        defer { a2.stop() }
+        #expect(eventually(timeout: 10) { h.learned == ["10.1.0.0/24"] })
+        #expect(calls.count == 1)
+    }
+
+    /// A peer that never comes up: the handler fires at the timeout, saying so.
+    @Test func initialSyncTimesOut() throws {
+        let calls = SyncCalls()
+        let started = Date()
+        let h = try Helper(initialSync: (.init(seconds: 1), { complete in calls.add(complete, learned: 0) }))
+        defer { h.stop() }
+        #expect(eventually(timeout: 5) { calls.count == 1 })
+        #expect(calls.first?.complete == false)
+        #expect(Date().timeIntervalSince(started) >= 0.8)
+    }
+
     /// The OPEN we send: GR capability with our restart time, the N bit, the F bit for every
     /// family, and the R bit only when restarting.
     @Test func openCarriesTheCapability() throws {
@@ -158,4 +194,14 @@ import TestSupport
         #expect(Peer.sessionConfig(pc, localAS: ASNumber(65002), routerID: IPv4Address(10, 0, 0, 1))
             .localOpen.capabilities.gracefulRestart?.restartTime == 0)
     }
+}
+
+struct SyncCall: Equatable { var complete: Bool; var learned: Int }
+
+final class SyncCalls: @unchecked Sendable {
+    private let lock = NSLock()
+    private var calls: [SyncCall] = []
+    func add(_ complete: Bool, learned: Int) { lock.withLock { calls.append(SyncCall(complete: complete, learned: learned)) } }
+    var count: Int { lock.withLock { calls.count } }
+    var first: SyncCall? { lock.withLock { calls.first } }
 }
