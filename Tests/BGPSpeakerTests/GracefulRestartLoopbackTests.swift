@@ -141,6 +141,31 @@ import TestSupport
         #expect(h.info.contains("6/9"), "B shows \(h.info)")
     }
 
+    /// At scale: 10,000 routes kept stale; the restarted peer re-announces half (same next
+    /// hop: no change) and its End-of-RIB flushes exactly the other half, in one batch.
+    @Test func tenThousandStaleRoutes() throws {
+        let h = try Helper()
+        defer { h.stop() }
+        let all = (0..<10_000).map { "10.\(100 + $0 / 256).\($0 % 256).0/24" }
+        let t0 = Date()
+        let a = try h.speakerA(grTime: .init(seconds: 30), announce: all)
+        #expect(eventually(timeout: 30) { h.log.all.count == 10_000 })
+        let learnedIn = Date().timeIntervalSince(t0)
+        a.stopForGracefulRestart()
+        #expect(eventually(timeout: 5) { h.info.hasSuffix("Graceful restart") })
+        let batches = h.log.batchCount
+        let t1 = Date()
+        let a2 = try h.speakerA(grTime: .init(seconds: 30), announce: Array(all.prefix(5_000)), restarting: true)
+        defer { a2.stop() }
+        #expect(eventually(timeout: 30) { h.log.all.count == 15_000 })
+        let recoveredIn = Date().timeIntervalSince(t1)
+        #expect(h.log.batchCount == batches + 1, "only the End-of-RIB flush changed anything")
+        #expect(h.log.all.suffix(5_000).allSatisfy { $0.best == nil })
+        #expect(Set(h.log.all.suffix(5_000).map(\.prefix.description)) == Set(all.suffix(5_000)))
+        #expect(h.learned.count == 5_000)
+        print("GR scale: 10000 routes learned in \(learnedIn) s; restart → End-of-RIB flush of 5000 in \(recoveredIn) s")
+    }
+
     /// Restarting side: the initial sync handler fires once every peer sent End-of-RIB, with
     /// the peer's routes already in `learnedBestRoutes()`.
     @Test func initialSyncWaitsForEveryPeersEndOfRIB() throws {
