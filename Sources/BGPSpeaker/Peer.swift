@@ -499,7 +499,8 @@ final class Peer: @unchecked Sendable {
         ])
         adjRibOut.removeAll()
         if restarting {
-            // The R bit goes in the first session's OPEN only (RFC 4724 §4.1).
+            // Our restart is over for this peer once a session is up: later OPENs (after a
+            // flap) carry R = 0, as BIRD's once its recovery is done. In place (RFC 4724 §3).
             restarting = false
             let c = Peer.sessionConfig(config, localAS: localAS, routerID: routerID, restarting: false)
             _ = primary.fsm.reconfigure(c)
