@@ -333,17 +333,26 @@ final class Peer: @unchecked Sendable {
         case .undecided:
             return
         case .close(let direction):
-            let loser = pv.direction == direction ? primary : s
             logger.info("connection collision: closing the \(direction) connection")
-            secondary = nil
-            handle(.openCollisionDump, on: loser)
-            loser.cancelTimers()
-            if loser === primary {
-                primary = s
-                s.fsm.promoteToPrimary()
-                status.state = s.fsm.state
-                publishStatus()
-            }
+            dump(pv.direction == direction ? primary : s, survivor: pv.direction == direction ? s : primary)
+        case .closeSameDirection(let established):
+            let primaryLoses = (primary.fsm.state == .established) == established
+            logger.info(established ? "peer reconnected (graceful restart): closing the old session"
+                                    : "second connection from the peer while Established: closing it")
+            dump(primaryLoses ? primary : s, survivor: primaryLoses ? s : primary)
+        }
+    }
+
+    /// Collision resolution chose `loser`: it sends Cease 6/7 and closes; `survivor` stays primary.
+    private func dump(_ loser: ConnectionSlot, survivor: ConnectionSlot) {
+        secondary = nil
+        handle(.openCollisionDump, on: loser)
+        loser.cancelTimers()
+        if loser === primary {
+            primary = survivor
+            survivor.fsm.promoteToPrimary()
+            status.state = survivor.fsm.state
+            publishStatus()
         }
     }
 
