@@ -54,6 +54,16 @@ import TestSupport
                 + "\nbird.log:\n\(lab.log("bird.log").suffix(1500))\nbird2.log:\n\(lab.log("bird2.log").suffix(1500))\n\(extra)")
     }
 
+    /// The restarted twill-bgpd: `--restarting` (R bit), announcing only 10.50.0.0/24, its
+    /// own control socket (twill2.sock) and log (twill2.log).
+    private func restartTwill(_ lab: Lab) throws {
+        let yaml = Lab.twillConfig(holdTime: "3s", announce: ["10.50.0.0/24"])
+            .replacingOccurrences(of: "CONTROL", with: lab.dir.file("twill2.sock"))
+        try yaml.write(toFile: lab.dir.file("twill2.yaml"), atomically: true, encoding: .utf8)
+        try lab.spawn(in: lab.twNS, [BuiltProducts.path("twill-bgpd"), "-c", lab.dir.file("twill2.yaml"), "--restarting",
+                                     "--log-level", "debug"], log: "twill2.log")
+    }
+
     /// A fresh lab with BIRD (GR on) and twill-bgpd, run once both sides are Established and
     /// hold each other's routes.
     private func withLab(_ body: (Lab, inout GRBird) throws -> Void) throws {
@@ -87,11 +97,7 @@ import TestSupport
         #expect(!lost, diag(lab, bird.birdc(["show", "route"])))
 
         // Twill comes back without the IPv6 announcement.
-        let yaml2 = Lab.twillConfig(holdTime: "3s", announce: ["10.50.0.0/24"])
-            .replacingOccurrences(of: "CONTROL", with: lab.dir.file("twill2.sock"))
-        try yaml2.write(toFile: lab.dir.file("twill2.yaml"), atomically: true, encoding: .utf8)
-        try lab.spawn(in: lab.twNS, [BuiltProducts.path("twill-bgpd"), "-c", lab.dir.file("twill2.yaml"), "--restarting",
-                                     "--log-level", "debug"], log: "twill2.log")
+        try restartTwill(lab)
         let recovered = eventually(timeout: 30) {
             bird.established("tw4") && bird.established("tw6") && !bird.helping("tw4") && !bird.helping("tw6")
                 && !bird.has("2001:db8:50::/48")
@@ -123,4 +129,35 @@ import TestSupport
         #expect(recovered, diag(lab, "\(lab.twillPeers()) \(lab.twillRoutes())"))
         #expect(lab.twillRoute("192.0.2.0/24")?.nextHop == Lab.peerV4, "the re-announced route stays")
     } }
+
+    /// FRR in its default graceful restart mode (helper) keeps Twill's routes while a
+    /// SIGKILLed twill-bgpd is away, and drops the one the new twill-bgpd did not re-announce at
+    /// its End-of-RIB.
+    @Test func frrHelperKeepsTwillRoutesAcrossTwillRestart() throws {
+        guard Privileged.check("graceful restart interop with FRR", needs: ["vtysh", "ip"]),
+              FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/bgpd") else { return }
+        let lab = try Lab()
+        defer { lab.cleanup() }
+        var frr = FRRPeer()
+        try frr.start(lab: lab, twillAS: "4200000001", passive: true, password: nil)
+        try lab.startTwill(lab.config(Self.yaml))
+        let up = eventually(timeout: 30) {
+            frr.route(lab: lab, "10.50.0.0/24") != nil && frr.route(lab: lab, "2001:db8:50::/48") != nil
+        }
+        #expect(up, diag(lab))
+        guard up, let twill = lab.twill else { return }
+        kill(twill.processIdentifier, SIGKILL)
+        twill.waitUntilExit()
+        #expect(eventually(timeout: 10) { !frr.established(lab: lab, Lab.twV4) && !frr.established(lab: lab, Lab.twV6) })
+        let lost = eventually(timeout: 4) { frr.route(lab: lab, "10.50.0.0/24") == nil || frr.route(lab: lab, "2001:db8:50::/48") == nil }
+        #expect(!lost, diag(lab, lab.log("frr/bgpd.log").suffix(2000).description))
+
+        try restartTwill(lab)
+        let recovered = eventually(timeout: 30) {
+            frr.established(lab: lab, Lab.twV4) && frr.established(lab: lab, Lab.twV6)
+                && frr.route(lab: lab, "2001:db8:50::/48") == nil
+        }
+        #expect(recovered, diag(lab, lab.log("frr/bgpd.log").suffix(2000).description))
+        #expect(frr.route(lab: lab, "10.50.0.0/24") != nil, "the re-announced route stays")
+    }
 }
