@@ -12,6 +12,18 @@ import TestSupport
 @Suite(.serialized) struct IPIPKernelTests {
     let needs = ["ip", "ping", "bridge", "tcpdump"]
 
+    /// A fresh Lab when root, the tools and a kernel with IPIP are there; nil (skip printed, or
+    /// a recorded failure under TWILL_REQUIRE_IPIP=1) otherwise. The caller cleans it up.
+    func ipipLab(_ what: String) throws -> Lab? {
+        guard Privileged.check(what, needs: needs) else { return nil }
+        let lab = try Lab()
+        guard try IPIPKernel.check(what, lab) else {
+            lab.cleanup()
+            return nil
+        }
+        return lab
+    }
+
     func expectApplied(_ r: Shell.Result, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.status == 0, "twill-dp-apply failed: \(r.stdout.replacingOccurrences(of: "\n", with: " | ")) \(r.stderr)",
                 sourceLocation: sourceLocation)
@@ -33,10 +45,8 @@ import TestSupport
     }
 
     @Test func tunl0IsAdoptedWithParentMTUMinus20TheTunnelAddressAndOnlinkRoutes() throws {
-        guard Privileged.check("IPIP device and routes in netns", needs: needs) else { return }
-        let lab = try Lab()
+        guard let lab = try ipipLab("IPIP device and routes in netns") else { return }
         defer { lab.cleanup() }
-        guard try IPIPKernel.check("IPIP device and routes in netns", lab) else { return }
         let nodes = try IPIPNode.pair(lab, net: 70)
         let (a, b) = (nodes[0], nodes[1])
         // With the module loaded the kernel puts a fallback tunl0 (MTU 1480, down) in every namespace.
@@ -75,10 +85,8 @@ import TestSupport
     }
 
     @Test func tunl0IsCreatedWhereTheKernelMadeNoFallbackDevice() throws {
-        guard Privileged.check("IPIP device creation in netns", needs: needs) else { return }
-        let lab = try Lab()
+        guard let lab = try ipipLab("IPIP device creation in netns") else { return }
         defer { lab.cleanup() }
-        guard try IPIPKernel.check("IPIP device creation in netns", lab) else { return }
         // net.core.fb_tunnels_only_for_init_net=1: namespaces made now get no tunl0 of their own.
         let knob = "/proc/sys/net/core/fb_tunnels_only_for_init_net"
         guard let saved = try? String(contentsOfFile: knob, encoding: .utf8) else {
@@ -102,10 +110,8 @@ import TestSupport
     }
 
     @Test func podsReachEachOtherThroughIPIPAndTheUnderlayCarriesProtocol4() throws {
-        guard Privileged.check("IPIP pod-to-pod traffic in netns", needs: needs) else { return }
-        let lab = try Lab()
+        guard let lab = try ipipLab("IPIP pod-to-pod traffic in netns") else { return }
         defer { lab.cleanup() }
-        guard try IPIPKernel.check("IPIP pod-to-pod traffic in netns", lab) else { return }
         let nodes = try IPIPNode.pair(lab, net: 74)
         let (a, b) = (nodes[0], nodes[1])
         expectApplied(try lab.apply(a.ns, input: try input(lab, a, others: [b])))
@@ -126,10 +132,8 @@ import TestSupport
     }
 
     @Test func crossSubnetUsesIPIPOnlyAcrossTheRouter() throws {
-        guard Privileged.check("IPIP CrossSubnet in netns", needs: needs) else { return }
-        let lab = try Lab()
+        guard let lab = try ipipLab("IPIP CrossSubnet in netns") else { return }
         defer { lab.cleanup() }
-        guard try IPIPKernel.check("IPIP CrossSubnet in netns", lab) else { return }
         let br = try lab.bridge()
         let router = try lab.netns("rt")
         try lab.attach(router, nic: "eth0", to: br, addresses: ["192.168.76.254/24"])
@@ -168,10 +172,8 @@ import TestSupport
     }
 
     @Test func driftOnTunl0IsRepaired() throws {
-        guard Privileged.check("IPIP drift repair in netns", needs: needs) else { return }
-        let lab = try Lab()
+        guard let lab = try ipipLab("IPIP drift repair in netns") else { return }
         defer { lab.cleanup() }
-        guard try IPIPKernel.check("IPIP drift repair in netns", lab) else { return }
         let nodes = try IPIPNode.pair(lab, net: 78)
         let (a, b) = (nodes[0], nodes[1])
         let inA = try input(lab, a, others: [b])
