@@ -1,0 +1,338 @@
+import BGPSpeaker
+import Calc
+import Dataplane
+import DataplaneLinux
+import Datastore
+import Dispatch
+import Foundation
+import Logging
+import NetCore
+import NodeAgentCore
+import NodeModel
+import ResourceClient
+
+/// `twill-node`: one per node. It registers the node, follows the datastore, computes the BGP
+/// peers, the prefixes to advertise and the dataplane's routing input (NodeAgentCore, pure), and
+/// drives the BGP speaker (ours or BIRD) and the Linux routing dataplane from them.
+///
+/// Threading: all agent state is confined to `queue`. The syncer, the speaker's route observer
+/// and the health server hop onto it; a recompute is coalesced (many changes, one plan).
+public final class NodeAgent: @unchecked Sendable {
+    public let options: AgentOptions
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "twill.node.agent")
+    private let stopping = StopFlag()
+    public let metrics = Metrics()
+
+    // Set during start, then only read or changed on `queue`.
+    private var store: (any Datastore)?
+    private var syncer: DatastoreSyncer?
+    private var speaker: Speaker?
+    private var bird: BIRDBackend?
+    private var birdControl: ControlServer?
+    private var dataplane: LinuxRoutingDataplane?
+    private var runner: RoutingDataplaneRunner?
+    private var health: HTTPEndpoint?
+    private var metricsEndpoint: HTTPEndpoint?
+    private var host = HostFacts()
+    private var state: DatastoreSyncer.State?
+    private var learned: [IPPrefix: LearnedRoute] = [:]
+    private var recomputeScheduled = false
+    private var lastPlan: AgentPlan?
+    private var readiness = Readiness()
+    private var tunnelWorkPending = false
+    private var lastTunnelPools: [IPPool] = []
+    private var lastWarnings: Set<String> = []
+    private var firstApplyLogged = false
+    private let startedAt = Date()
+
+    public init(options: AgentOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    // MARK: lifecycle
+
+    /// Runs calico-node's start-up, then starts every loop. Throws with a message naming the
+    /// problem (bad flags, no address, speaker cannot listen); the datastore being away is not
+    /// a failure: the agent waits for it and says so.
+    public func start() throws {
+        let opts = options
+        guard !opts.nodeName.isEmpty else { throw AgentError("--node-name (NODENAME) is required") }
+        // Health first: liveness answers while we wait for the datastore.
+        try startHTTP()
+        let v4 = try Startup.detect(opts.ipv4, family: .v4)
+        let v6 = try Startup.detect(opts.ipv6, family: .v6)
+        guard let parent = v4 ?? v6 else { throw AgentError("no node address: give --ip ADDR/PLEN or an autodetection method") }
+        host = HostFacts(ipv4: v4.map { InterfaceAddress($0.address, prefixLength: $0.prefixLength) },
+                         ipv6: v6.map { InterfaceAddress($0.address, prefixLength: $0.prefixLength) },
+                         parentInterface: parent.interface, parentMTU: parent.mtu)
+        logger.info("node address", metadata: [
+            "ipv4": "\(host.ipv4.map { "\($0)" } ?? "-")", "ipv6": "\(host.ipv6.map { "\($0)" } ?? "-")",
+            "interface": "\(parent.interface)", "mtu": "\(parent.mtu)",
+        ])
+        let stopping = self.stopping
+        let store = try Startup.openDatastore(url: opts.datastoreURL, logger: logger) { stopping.isSet }
+        self.store = store
+        let client = ResourceClient(datastore: store)
+        _ = try Startup.register(client: client, name: opts.nodeName, ipv4: v4, ipv6: v6, asNumber: opts.asNumber,
+                                 labels: opts.labels)
+        logger.info("node registered", metadata: ["node": "\(opts.nodeName)"])
+
+        // Dataplane: kernel routes left by a previous run stay until the first plan is in sync.
+        let dp = try LinuxRoutingDataplane(options: LinuxRoutingOptions(workloadInterfacePrefixes: ["tw"]),
+                                           logger: Logger(label: "twill.dataplane.routes"))
+        let metrics = self.metrics
+        let r = RoutingDataplaneRunner(dataplane: dp, logger: logger) { [weak self] report in
+            metrics.set("twill_dataplane_apply_seconds", [:], report.duration)
+            if !report.issues.isEmpty {
+                metrics.inc("twill_dataplane_apply_failures_total", [:], by: 1)
+            }
+            self?.queue.async { self?.dataplaneApplied(report) }
+        }
+        dataplane = dp
+        runner = r
+        try r.start()
+
+        if opts.backend == .bird {
+            bird = BIRDBackend(configPath: opts.birdConfigPath, controlSocket: opts.birdSocket, logger: logger)
+            if let path = opts.controlSocket {
+                birdControl = try ControlServer(path: path, logger: logger) { [weak self] req in
+                    self?.birdControlAnswer(req) ?? ControlReply(error: "agent stopped")
+                }
+            }
+        }
+
+        let syncer = DatastoreSyncer(store: store, logger: logger) { [weak self] st in
+            guard let self else { return }
+            self.queue.async { self.state = st; self.scheduleRecompute() }
+        }
+        self.syncer = syncer
+        syncer.start()
+    }
+
+    /// Clean shutdown (SIGTERM): the speaker says goodbye (Cease), loops stop, and every route
+    /// stays programmed — a restarting agent finds them and its peers keep forwarding.
+    public func stop() {
+        stopping.set()
+        syncer?.stop()
+        let (sp, b, ctl) = queue.sync { () -> (Speaker?, BIRDBackend?, ControlServer?) in
+            defer { speaker = nil; bird = nil; birdControl = nil }
+            return (speaker, bird, birdControl)
+        }
+        sp?.stop()
+        ctl?.close()
+        b?.stop()
+        runner?.stop()
+        dataplane?.close()
+        health?.close()
+        metricsEndpoint?.close()
+        logger.info("twill-node stopped")
+    }
+
+    // MARK: the loop (on `queue`)
+
+    private func scheduleRecompute() {
+        guard !recomputeScheduled else { return }
+        recomputeScheduled = true
+        queue.async { [weak self] in
+            guard let self else { return }
+            self.recomputeScheduled = false
+            self.recompute()
+        }
+    }
+
+    private func recompute() {
+        guard let state, !stopping.isSet else { return }
+        let (snapshot, weps) = Snapshotting.snapshot(nodeName: options.nodeName, resources: state.resources)
+        guard let me = snapshot.nodes.first(where: { $0.metadata.name == options.nodeName }) else {
+            // Not registered yet (or deleted under us): nothing to compute, nothing to remove.
+            return
+        }
+        let inputs = AgentInputs(snapshot: snapshot, workloadEndpoints: weps,
+                                 learnedRoutes: options.backend == .native ? Array(learned.values) : [],
+                                 host: host, settings: RoutingSettings())
+        var plan = AgentCalculator.plan(inputs)
+        for w in Set(plan.warnings).subtracting(lastWarnings) { logger.warning("\(w)") }
+        lastWarnings = Set(plan.warnings)
+        ensureTunnelsIfNeeded(snapshot: snapshot, me: me)
+
+        switch options.backend {
+        case .native: applySpeaker(plan: plan, snapshot: snapshot, me: me)
+        case .bird:
+            // BIRD programs its routes and the blocks' blackholes itself (calico-node's split).
+            plan.routing.localBlocks = []
+            applyBIRD(snapshot: snapshot)
+        }
+        dataplane?.setRoutingInput(plan.routing)
+        if state.inSync { dataplane?.markInSync() }
+        runner?.kick()
+        lastPlan = plan
+        metrics.set("twill_bgp_prefixes_advertised", [:], Double(plan.advertised.count))
+        metrics.set("twill_routes_remote_blocks", [:], Double(plan.routing.remoteBlocks.count))
+        metrics.set("twill_workloads", [:], Double(plan.routing.workloads.count))
+        metrics.set("twill_datastore_revision", [:], Double(state.revision))
+    }
+
+    private func applySpeaker(plan: AgentPlan, snapshot: CalcSnapshot, me: Node) {
+        guard let routerID = host.ipv4?.address.v4 else {
+            logger.error("the native BGP speaker needs an IPv4 node address for its router ID")
+            return
+        }
+        let effective = snapshot.effectiveConfiguration
+        let asn = me.spec.bgp?.asNumber ?? effective.asNumber
+        let config = SpeakerMapping.speakerConfig(plan: plan, routerID: routerID, asNumber: asn,
+                                                  listenPort: effective.listenPort, controlSocket: options.controlSocket)
+        if let sp = speaker {
+            guard sp.config != config else { return }
+            do {
+                try sp.reload(config)
+                return
+            } catch {
+                logger.info("BGP speaker restarts: \(error)")
+                sp.stop()
+                speaker = nil
+            }
+        }
+        let sp = Speaker(config: config, logger: logger)
+        sp.setRouteObserver { [weak self] changes in
+            guard let self else { return }
+            self.queue.async { self.learnedChanged(changes) }
+        }
+        do {
+            try sp.start()
+            speaker = sp
+            // Routes learned before a restart of the speaker are gone with it.
+            learned = [:]
+        } catch {
+            logger.error("BGP speaker could not start; retrying on the next change", metadata: ["error": "\(error)"])
+            queue.asyncAfter(deadline: .now() + 2) { [weak self] in self?.scheduleRecompute() }
+        }
+    }
+
+    private func learnedChanged(_ changes: [BestRouteChange]) {
+        for c in changes {
+            if let best = c.best, case .peer(let peer) = best.source {
+                learned[c.prefix] = LearnedRoute(prefix: c.prefix, nextHops: [best.attributes.nextHop], peer: peer)
+            } else {
+                learned[c.prefix] = nil
+            }
+        }
+        metrics.set("twill_bgp_prefixes_received", [:], Double(learned.count))
+        scheduleRecompute()
+    }
+
+    private func applyBIRD(snapshot: CalcSnapshot) {
+        guard let bird, let input = BIRDConfigInput(snapshot) else { return }
+        do { try bird.apply(input) } catch {
+            logger.error("BIRD configuration not applied", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func birdControlAnswer(_ req: ControlRequest) -> ControlReply {
+        guard let bird = queue.sync(execute: { self.bird }) else { return ControlReply(error: "BIRD is not running") }
+        switch req.cmd {
+        case "status":
+            do {
+                return ControlReply(peers: try bird.peerStatuses().map(\.controlStatus))
+            } catch { return ControlReply(error: "birdc: \(error)") }
+        case "routes": return ControlReply(error: "routes are in BIRD: use birdc show route")
+        default: return ControlReply(error: "unknown command \(req.cmd)")
+        }
+    }
+
+    private func dataplaneApplied(_ report: ComponentReport) {
+        if !firstApplyLogged, lastPlan != nil {
+            firstApplyLogged = true
+            logger.info("dataplane programmed", metadata: ["seconds since start": "\(String(format: "%.3f", Date().timeIntervalSince(startedAt)))"])
+        }
+        for issue in report.issues { logger.warning("dataplane: \(issue)") }
+    }
+
+    private func ensureTunnelsIfNeeded(snapshot: CalcSnapshot, me: Node) {
+        guard let store, !tunnelWorkPending, snapshot.ipPools != lastTunnelPools else { return }
+        tunnelWorkPending = true
+        let pools = snapshot.ipPools, name = options.nodeName, logger = self.logger
+        DispatchQueue.global().async { [weak self] in
+            var ok = true
+            do {
+                try Startup.ensureTunnels(store: store, client: ResourceClient(datastore: store), nodeName: name,
+                                          pools: pools, logger: logger)
+            } catch {
+                ok = false
+                logger.error("tunnel address allocation failed; retrying", metadata: ["error": "\(error)"])
+            }
+            self?.queue.asyncAfter(deadline: .now() + (ok ? 0 : 2)) {
+                guard let self else { return }
+                self.tunnelWorkPending = false
+                if ok { self.lastTunnelPools = pools } else { self.scheduleRecompute() }
+            }
+        }
+    }
+
+    // MARK: health and metrics
+
+    /// Ready as Calico's readiness probe: BGP sessions up (all during start-up, later at least one)
+    /// and the datastore in sync; the reason when not.
+    public func readinessReason() -> String? {
+        queue.sync {
+            var peers: [(name: String, established: Bool, state: String)] = []
+            switch options.backend {
+            case .native:
+                peers = (speaker?.peerStatuses() ?? []).map { ($0.name, $0.state == "up", $0.info) }
+            case .bird:
+                peers = ((try? bird?.peerStatuses()) ?? []).map { ($0.name, $0.established, $0.info) }
+            }
+            readiness.update(peers: peers.map { (name: $0.name, established: $0.established, state: $0.state) })
+            if state == nil { return "waiting for the datastore" }
+            if let reason = syncer?.unavailableReason { return "datastore unavailable: \(reason)" }
+            return readiness.reason
+        }
+    }
+
+    private func startHTTP() throws {
+        let host = options.healthHost
+        if options.healthPort > 0 {
+            health = try HTTPEndpoint(host: host, port: options.healthPort) { [weak self] path in
+                guard let self else { return (503, "text/plain", "stopping\n") }
+                switch path {
+                case "/liveness": return (200, "text/plain", "live\n")
+                case "/readiness":
+                    if let why = self.readinessReason() { return (503, "text/plain", why + "\n") }
+                    return (200, "text/plain", "ready\n")
+                default: return nil
+                }
+            }
+        }
+        if options.metricsPort > 0 {
+            metricsEndpoint = try HTTPEndpoint(host: host, port: options.metricsPort) { [weak self] path in
+                guard path == "/metrics", let self else { return nil }
+                self.refreshSessionMetrics()
+                return (200, "text/plain; version=0.0.4", self.metrics.render())
+            }
+        }
+    }
+
+    private func refreshSessionMetrics() {
+        let statuses: [PeerStatus] = queue.sync { speaker?.peerStatuses() ?? [] }
+        var byState: [String: Int] = [:]
+        for s in statuses { byState[s.info.isEmpty ? s.state : s.info, default: 0] += 1 }
+        for st in ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"] {
+            metrics.set("twill_bgp_sessions", ["state": st], Double(byState[st] ?? 0))
+        }
+        for s in statuses {
+            metrics.set("twill_bgp_peer_prefixes_received", ["peer": s.peerAddress], Double(s.prefixesReceived))
+        }
+        if let at = syncer?.lastEventAt {
+            metrics.set("twill_datastore_last_event_age_seconds", [:], Date().timeIntervalSince(at))
+        }
+    }
+}
+
+/// A flag set once from any thread.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
