@@ -44,6 +44,9 @@ public final class NodeAgent: @unchecked Sendable {
     private var lastTunnelPools: [IPPool] = []
     private var lastWarnings: Set<String> = []
     private var firstApplyLogged = false
+    private var bgpSynced = false
+    /// How long a (re)starting agent waits for its peers' End-of-RIB before sweeping stale routes.
+    static let bgpSyncTimeout = 30
     private let startedAt = Date()
 
     public init(options: AgentOptions, logger: Logger) {
@@ -84,11 +87,10 @@ public final class NodeAgent: @unchecked Sendable {
                                            logger: Logger(label: "twill.dataplane.routes"))
         let metrics = self.metrics
         let r = RoutingDataplaneRunner(dataplane: dp, logger: logger) { [weak self] report in
-            metrics.set("twill_dataplane_apply_seconds", [:], report.duration)
-            if !report.issues.isEmpty {
-                metrics.inc("twill_dataplane_apply_failures_total", [:], by: 1)
-            }
-            self?.queue.async { self?.dataplaneApplied(report) }
+            metrics.observe("twill_dataplane_apply_seconds", report.durationSeconds)
+            if !report.issues.isEmpty { metrics.inc("twill_dataplane_apply_failures_total") }
+            guard let self else { return }
+            self.queue.async { self.dataplaneApplied(report) }
         }
         dataplane = dp
         runner = r
@@ -165,17 +167,23 @@ public final class NodeAgent: @unchecked Sendable {
             applyBIRD(snapshot: snapshot)
         }
         dataplane?.setRoutingInput(plan.routing)
-        if state.inSync { dataplane?.markInSync() }
+        // Sweep leftovers only when both sources are complete: the datastore in sync, and (native
+        // backend) every peer's End-of-RIB in — else a restart would drop routes BGP is about to
+        // give back (RFC 4724 §4.1, as BIRD waits for `graceful restart wait`).
+        if state.inSync && (bgpSynced || options.backend == .bird || speaker == nil && plan.peers.isEmpty) {
+            dataplane?.markInSync()
+        }
         runner?.kick()
         lastPlan = plan
-        metrics.set("twill_bgp_prefixes_advertised", [:], Double(plan.advertised.count))
-        metrics.set("twill_routes_remote_blocks", [:], Double(plan.routing.remoteBlocks.count))
-        metrics.set("twill_workloads", [:], Double(plan.routing.workloads.count))
-        metrics.set("twill_datastore_revision", [:], Double(state.revision))
+        metrics.inc("twill_recomputes_total")
+        metrics.set("twill_bgp_prefixes_advertised", Double(plan.advertised.count))
+        metrics.set("twill_routes_remote_blocks", Double(plan.routing.remoteBlocks.count))
+        metrics.set("twill_workloads", Double(plan.routing.workloads.count))
+        metrics.set("twill_datastore_revision", Double(state.revision))
     }
 
     private func applySpeaker(plan: AgentPlan, snapshot: CalcSnapshot, me: Node) {
-        guard let routerID = host.ipv4?.address.v4 else {
+        guard case .v4(let routerID)? = host.ipv4?.address else {
             logger.error("the native BGP speaker needs an IPv4 node address for its router ID")
             return
         }
@@ -194,8 +202,19 @@ public final class NodeAgent: @unchecked Sendable {
                 speaker = nil
             }
         }
-        let sp = Speaker(config: config, logger: logger)
-        sp.setRouteObserver { [weak self] changes in
+        var startConfig = config
+        // Routes of ours left in the kernel by a previous run: we restart with forwarding kept.
+        startConfig.restarting = !(dataplane?.cachedKernelState.routes.isEmpty ?? true)
+        let sp = Speaker(config: startConfig, logger: logger)
+        sp.setInitialSyncHandler(timeout: CalicoDuration(seconds: Int64(Self.bgpSyncTimeout))) { [weak self] (complete: Bool) in
+            guard let self else { return }
+            self.queue.async {
+                self.logger.info(complete ? "every BGP peer sent End-of-RIB" : "BGP initial sync timed out; sweeping anyway")
+                self.bgpSynced = true
+                self.scheduleRecompute()
+            }
+        }
+        sp.setRouteObserver { [weak self] (changes: [BestRouteChange]) in
             guard let self else { return }
             self.queue.async { self.learnedChanged(changes) }
         }
@@ -212,19 +231,19 @@ public final class NodeAgent: @unchecked Sendable {
 
     private func learnedChanged(_ changes: [BestRouteChange]) {
         for c in changes {
-            if let best = c.best, case .peer(let peer) = best.source {
+            if let best = c.best, case .peer(let peer, _) = best.source {
                 learned[c.prefix] = LearnedRoute(prefix: c.prefix, nextHops: [best.attributes.nextHop], peer: peer)
             } else {
                 learned[c.prefix] = nil
             }
         }
-        metrics.set("twill_bgp_prefixes_received", [:], Double(learned.count))
+        metrics.set("twill_bgp_prefixes_received", Double(learned.count))
         scheduleRecompute()
     }
 
     private func applyBIRD(snapshot: CalcSnapshot) {
         guard let bird, let input = BIRDConfigInput(snapshot) else { return }
-        do { try bird.apply(input) } catch {
+        do { _ = try bird.apply(input) } catch {
             logger.error("BIRD configuration not applied", metadata: ["error": "\(error)"])
         }
     }
@@ -234,7 +253,11 @@ public final class NodeAgent: @unchecked Sendable {
         switch req.cmd {
         case "status":
             do {
-                return ControlReply(peers: try bird.peerStatuses().map(\.controlStatus))
+                return ControlReply(peers: try bird.peerStatuses().map { p in
+                    PeerStatus(name: p.name, peerAddress: p.peerAddress.map { "\($0)" } ?? p.name,
+                               peerType: p.peerType?.rawValue ?? "BGP", state: p.state, since: p.since,
+                               info: p.infoColumn, prefixesReceived: 0, prefixesSent: 0)
+                })
             } catch { return ControlReply(error: "birdc: \(error)") }
         case "routes": return ControlReply(error: "routes are in BIRD: use birdc show route")
         default: return ControlReply(error: "unknown command \(req.cmd)")
@@ -247,6 +270,7 @@ public final class NodeAgent: @unchecked Sendable {
             logger.info("dataplane programmed", metadata: ["seconds since start": "\(String(format: "%.3f", Date().timeIntervalSince(startedAt)))"])
         }
         for issue in report.issues { logger.warning("dataplane: \(issue)") }
+        metrics.set("twill_routes_programmed", Double(dataplane?.desiredState.routes.count ?? 0))
     }
 
     private func ensureTunnelsIfNeeded(snapshot: CalcSnapshot, me: Node) {
@@ -254,16 +278,17 @@ public final class NodeAgent: @unchecked Sendable {
         tunnelWorkPending = true
         let pools = snapshot.ipPools, name = options.nodeName, logger = self.logger
         DispatchQueue.global().async { [weak self] in
-            var ok = true
+            let ok: Bool
             do {
                 try Startup.ensureTunnels(store: store, client: ResourceClient(datastore: store), nodeName: name,
                                           pools: pools, logger: logger)
+                ok = true
             } catch {
                 ok = false
                 logger.error("tunnel address allocation failed; retrying", metadata: ["error": "\(error)"])
             }
-            self?.queue.asyncAfter(deadline: .now() + (ok ? 0 : 2)) {
-                guard let self else { return }
+            guard let self else { return }
+            self.queue.asyncAfter(deadline: .now() + (ok ? 0 : 2)) {
                 self.tunnelWorkPending = false
                 if ok { self.lastTunnelPools = pools } else { self.scheduleRecompute() }
             }
@@ -281,9 +306,10 @@ public final class NodeAgent: @unchecked Sendable {
             case .native:
                 peers = (speaker?.peerStatuses() ?? []).map { ($0.name, $0.state == "up", $0.info) }
             case .bird:
-                peers = ((try? bird?.peerStatuses()) ?? []).map { ($0.name, $0.established, $0.info) }
+                peers = ((try? bird?.peerStatuses()) ?? []).map { ($0.name, $0.isEstablished, $0.infoColumn) }
             }
-            readiness.update(peers: peers.map { (name: $0.name, established: $0.established, state: $0.state) })
+            readiness.update(peers: peers.map { PeerReadiness(name: $0.name, state: $0.state, established: $0.established) },
+                             startupComplete: Date().timeIntervalSince(startedAt) > Double(Self.bgpSyncTimeout))
             if state == nil { return "waiting for the datastore" }
             if let reason = syncer?.unavailableReason { return "datastore unavailable: \(reason)" }
             return readiness.reason
@@ -291,26 +317,45 @@ public final class NodeAgent: @unchecked Sendable {
     }
 
     private func startHTTP() throws {
-        let host = options.healthHost
+        guard let address = IPAddress(options.healthHost) else {
+            throw AgentError("--health-host: \"\(options.healthHost)\" is not an IP address")
+        }
         if options.healthPort > 0 {
-            health = try HTTPEndpoint(host: host, port: options.healthPort) { [weak self] path in
+            let h = try HTTPEndpoint(address: address, port: UInt16(clamping: options.healthPort))
+            h.route("/liveness") { _ in (200, "text/plain", "live\n") }
+            h.route("/readiness") { [weak self] _ in
                 guard let self else { return (503, "text/plain", "stopping\n") }
-                switch path {
-                case "/liveness": return (200, "text/plain", "live\n")
-                case "/readiness":
-                    if let why = self.readinessReason() { return (503, "text/plain", why + "\n") }
-                    return (200, "text/plain", "ready\n")
-                default: return nil
-                }
+                if let why = self.readinessReason() { return (503, "text/plain", why + "\n") }
+                return (200, "text/plain", "ready\n")
             }
+            health = h
         }
         if options.metricsPort > 0 {
-            metricsEndpoint = try HTTPEndpoint(host: host, port: options.metricsPort) { [weak self] path in
-                guard path == "/metrics", let self else { return nil }
+            let m = try HTTPEndpoint(address: address, port: UInt16(clamping: options.metricsPort))
+            m.route("/metrics") { [weak self] _ in
+                guard let self else { return (503, "text/plain", "stopping\n") }
                 self.refreshSessionMetrics()
-                return (200, "text/plain; version=0.0.4", self.metrics.render())
+                return (200, Metrics.contentType, self.metrics.render())
             }
+            metricsEndpoint = m
         }
+        describeMetrics()
+    }
+
+    private func describeMetrics() {
+        let m = metrics
+        m.describe("twill_bgp_sessions", kind: .gauge, help: "BGP sessions by FSM state.")
+        m.describe("twill_bgp_peer_prefixes_received", kind: .gauge, help: "Prefixes received from each peer.")
+        m.describe("twill_bgp_prefixes_received", kind: .gauge, help: "Best routes learned over BGP.")
+        m.describe("twill_bgp_prefixes_advertised", kind: .gauge, help: "Prefixes this node advertises.")
+        m.describe("twill_dataplane_apply_seconds", kind: .histogram, help: "Time of one routing dataplane apply.")
+        m.describe("twill_dataplane_apply_failures_total", kind: .counter, help: "Dataplane applies that reported a problem.")
+        m.describe("twill_routes_remote_blocks", kind: .gauge, help: "Remote blocks routed by this node.")
+        m.describe("twill_workloads", kind: .gauge, help: "Local workloads routed by this node.")
+        m.describe("twill_datastore_revision", kind: .gauge, help: "Datastore revision the agent has computed from.")
+        m.describe("twill_datastore_last_event_age_seconds", kind: .gauge, help: "Seconds since the last datastore event.")
+        m.describe("twill_routes_programmed", kind: .gauge, help: "Routes the dataplane keeps programmed.")
+        m.describe("twill_recomputes_total", kind: .counter, help: "Plans computed from datastore and BGP changes.")
     }
 
     private func refreshSessionMetrics() {
@@ -318,13 +363,13 @@ public final class NodeAgent: @unchecked Sendable {
         var byState: [String: Int] = [:]
         for s in statuses { byState[s.info.isEmpty ? s.state : s.info, default: 0] += 1 }
         for st in ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"] {
-            metrics.set("twill_bgp_sessions", ["state": st], Double(byState[st] ?? 0))
+            metrics.set("twill_bgp_sessions", labels: ["state": st], Double(byState[st] ?? 0))
         }
         for s in statuses {
-            metrics.set("twill_bgp_peer_prefixes_received", ["peer": s.peerAddress], Double(s.prefixesReceived))
+            metrics.set("twill_bgp_peer_prefixes_received", labels: ["peer": s.peerAddress], Double(s.prefixesReceived))
         }
         if let at = syncer?.lastEventAt {
-            metrics.set("twill_datastore_last_event_age_seconds", [:], Date().timeIntervalSince(at))
+            metrics.set("twill_datastore_last_event_age_seconds", Date().timeIntervalSince(at))
         }
     }
 }

@@ -58,25 +58,34 @@ enum Startup {
                          asNumber: ASNumber?, labels: [String: String]) throws -> Node {
         let id = ResourceID(kind: .node, name: name)
         for _ in 0..<20 {
-            let existing: Node?
-            do {
-                if case .node(let n) = try client.get(id).resource { existing = n } else { existing = nil }
-            } catch ClientError.notFound {
-                existing = nil
-            }
+            let existing = try currentNode(client: client, id: id)
             let node = NodeRegistration.node(existing: existing, name: name,
                                              ipv4: ipv4.map { InterfaceAddress($0.address, prefixLength: $0.prefixLength) },
                                              ipv6: ipv6.map { InterfaceAddress($0.address, prefixLength: $0.prefixLength) },
                                              asNumber: asNumber, labels: labels)
             if node == existing { return node }
-            do {
-                _ = try client.apply([.node(node)])
-                return node
-            } catch let e where "\(e)".contains("conflict") {
-                continue
+            let result: Result<Void, ClientError> = Result { () throws(ClientError) in _ = try client.apply([.node(node)]) }
+            switch result {
+            case .success: return node
+            case .failure(let e):
+                // Someone else updated the Node between our read and write: read again.
+                guard "\(e)".contains("conflict") else { throw e }
             }
         }
         throw AgentError("could not register node \(name): too many concurrent updates")
+    }
+
+    /// The stored Node, nil when there is none.
+    static func currentNode(client: ResourceClient, id: ResourceID) throws -> Node? {
+        let result: Result<StoredResource, ClientError> = Result { () throws(ClientError) in try client.get(id) }
+        switch result {
+        case .success(let stored):
+            if case .node(let n) = stored.resource { return n }
+            return nil
+        case .failure(let e):
+            if case .notFound = e { return nil }
+            throw e
+        }
     }
 
     /// Tunnel addresses for the encapsulations the enabled pools use (calico-node's
