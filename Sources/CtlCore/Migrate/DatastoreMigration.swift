@@ -90,11 +90,15 @@ public enum DatastoreMigration {
         // state (pool overlap, immutable fields), as `apply` makes them. Every error at once.
         let client = ResourceClient(datastore: store)
         var resources: [Resource] = []
+        var problems: [String] = []
         if !file.documents.isEmpty {
             do { resources = try client.validate(file.documents) } catch {
-                let lines = error.all.map { $0.description.replacingOccurrences(of: "\n", with: "\n  ") }
-                throw CtlError("failed to import, nothing was written:\n  " + lines.joined(separator: "\n  "))
+                problems = error.all.map { $0.description.replacingOccurrences(of: "\n", with: "\n  ") }
             }
+        }
+        problems += file.ipamErrors
+        if !problems.isEmpty {
+            throw CtlError("failed to import, nothing was written:\n  " + problems.joined(separator: "\n  "))
         }
 
         // The writes: resources first (pools, config… in file order), then IPAM in section order.

@@ -150,12 +150,14 @@ public enum MigrationFile {
     public struct Parsed: Sendable {
         /// The v3 documents (YAML or JSON) before the marker.
         public var documents: [Value]
-        /// The IPAM records, each decoded and validated.
+        /// The IPAM records that decoded and validated.
         public var records: [Record]
+        /// What is wrong with the others (`IPAM section, blocks[2] (IPAMBlock 10.0.0.0/26): …`).
+        public var ipamErrors: [String]
     }
 
-    /// Splits and reads the file; collects every problem (document index, kind/name, field,
-    /// reason) before failing. v3 documents are only parsed here: ResourceClient validates them.
+    /// Splits and reads the file. Syntax errors throw; the IPAM records' problems are collected
+    /// (all of them) for the caller to report with the v3 documents' (which ResourceClient validates).
     public static func parse(_ text: String, source: String) throws(CtlError) -> Parsed {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let markers = lines.indices.filter { lines[$0].trimmingSuffix() == marker }
@@ -171,13 +173,13 @@ public enum MigrationFile {
         do { documents = try FormatBridge.documents(yamlText) } catch {
             throw CtlError("failed to read the resources of \(source): \(error.message)")
         }
-        let records = try parseIPAM(ipamText, markerLine: m + 1, source: source)
-        return Parsed(documents: documents, records: records)
+        let (records, errors) = try parseIPAM(ipamText, markerLine: m + 1, source: source)
+        return Parsed(documents: documents, records: records, ipamErrors: errors)
     }
 
     /// Reads and validates the IPAM section: strict structure, every key an IPAM key of its
     /// section, every value decoding and validating as Calico's stored form, no key twice.
-    static func parseIPAM(_ text: String, markerLine: Int, source: String) throws(CtlError) -> [Record] {
+    static func parseIPAM(_ text: String, markerLine: Int, source: String) throws(CtlError) -> (records: [Record], errors: [String]) {
         let root: Value
         do { root = try Value(json: text) } catch {
             throw CtlError("failed to read the IPAM section of \(source) (after line \(markerLine)): \(error.reason) at line \(markerLine + error.line), column \(error.column)")
@@ -214,10 +216,7 @@ public enum MigrationFile {
                 }
             }
         }
-        if !errors.isEmpty {
-            throw CtlError("failed to import, nothing was written:\n  " + errors.joined(separator: "\n  "))
-        }
-        return records
+        return (records, errors)
     }
 
     struct RecordError: Error {
