@@ -273,6 +273,16 @@ enum MigrateFixture {
                 && m.contains("the 2 batch(es) written were rolled back: the datastore is as before")
         }
         #expect(try failing.list(prefix: "/calico/").pairs.isEmpty)
+
+        // The failing batch reached the store but its answer was lost: its keys are undone too.
+        let lost = LimitedStore(maxOps: 16, failAfter: 1, applyThenFail: true)
+        #expect {
+            try DatastoreMigration.importFile(InputText(source: "x", text: export.text), into: lost, options: options)
+        } throws: { error in
+            ((error as? CtlError)?.message ?? "").contains(
+                "the 1 batch(es) written and 16 key(s) of the failed one were rolled back: the datastore is as before")
+        }
+        #expect(try lost.list(prefix: "/calico/").pairs.isEmpty)
     }
 }
 
@@ -303,7 +313,12 @@ final class LimitedStore: Datastore, @unchecked Sendable {
     /// Sizes of the commits taken.
     var accepted: [Int] { lock.withLock { _accepted } }
 
-    init(maxOps: Int, failAfter: Int? = nil) { self.maxOps = maxOps; self.failAfter = failAfter }
+    /// The failing commit is applied, then reported as a broken connection.
+    let applyThenFail: Bool
+
+    init(maxOps: Int, failAfter: Int? = nil, applyThenFail: Bool = false) {
+        self.maxOps = maxOps; self.failAfter = failAfter; self.applyThenFail = applyThenFail
+    }
 
     func get(_ key: String) throws(DatastoreError) -> KVPair? { try inner.get(key) }
     func list(prefix: String) throws(DatastoreError) -> KVList { try inner.list(prefix: prefix) }
@@ -321,6 +336,10 @@ final class LimitedStore: Datastore, @unchecked Sendable {
             if let failAfter, !failed, _accepted.count == failAfter { failed = true; return true }
             _accepted.append(ops.count)
             return false
+        }
+        if fail, applyThenFail {
+            try inner.commit(ops)
+            throw .unavailable("connection reset; the write may or may not have been applied")
         }
         if fail { throw .unavailable("injected failure") }
         return try inner.commit(ops)

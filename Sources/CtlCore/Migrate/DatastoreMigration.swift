@@ -174,6 +174,10 @@ public enum DatastoreMigration {
             return (1, try store.commit(ops))
         } catch where isTooLarge(error) {
             // Refused as a whole: nothing was written. Fall through to batches.
+        } catch where isAmbiguous(error) {
+            // The request may have reached etcd: the import is all there or not at all.
+            throw CtlError("failed to import: \(error); the single commit either wrote everything or nothing: "
+                           + "export the destination to see which (a repeated import refuses if it landed)")
         } catch {
             throw CtlError("failed to import, nothing was written: \(describe(error))")
         }
@@ -197,16 +201,26 @@ public enum DatastoreMigration {
                 size = max(1, n / 2)
             } catch {
                 let written = done.reduce(0) { $0 + $1.ops.count }
-                let undo = rollback(done, store: store, previous: previous)
+                let undo = rollback(done, failed: isAmbiguous(error) ? batch : [], store: store, previous: previous)
                 throw CtlError("failed to import: \(describe(error)) (batch \(done.count + 1), after \(written) of \(ops.count) writes in \(done.count) batch(es)); \(undo)")
             }
         }
         return (done.count, done.last?.revision ?? 0)
     }
 
-    /// Undoes written batches, newest first. Returns a sentence for the error message.
-    static func rollback(_ done: [(ops: [KVOperation], revision: Int64)], store: any Datastore,
+    /// Undoes written batches, newest first, and the keys of a `failed` batch that may or may
+    /// not have landed (those holding the value it wrote). Returns a sentence for the error message.
+    static func rollback(_ done: [(ops: [KVOperation], revision: Int64)], failed: [KVOperation], store: any Datastore,
                          previous: [String: KVPair]) -> String {
+        var done = done
+        let batches = done.count
+        var landed = 0
+        for op in failed {
+            guard case .create(let k, let v) = op.normalized, let now = try? store.get(k), now.value == v,
+                  previous[k]?.value != v else { continue }
+            done.append(([op], now.revision))
+            landed += 1
+        }
         if done.isEmpty { return "nothing was written" }
         var left: [String] = []
         for (ops, rev) in done.reversed() {
@@ -221,7 +235,8 @@ public enum DatastoreMigration {
                 }
             }
         }
-        if left.isEmpty { return "the \(done.count) batch(es) written were rolled back: the datastore is as before" }
+        let what = "the \(batches) batch(es) written" + (landed > 0 ? " and \(landed) key(s) of the failed one" : "")
+        if left.isEmpty { return "\(what) were rolled back: the datastore is as before" }
         let shown = left.prefix(10).joined(separator: ", ") + (left.count > 10 ? ", …" : "")
         return "rolling back failed for \(left.count) key(s), which still hold the imported value: \(shown)"
     }
@@ -231,6 +246,12 @@ public enum DatastoreMigration {
         guard case .unavailable(let why) = e else { return false }
         return why.contains("too many operations") || why.contains("request is too large")
             || why.contains("larger than max")
+    }
+
+    /// The write may or may not have been applied (the connection broke after sending it).
+    static func isAmbiguous(_ e: DatastoreError) -> Bool {
+        if case .unavailable(let why) = e { return why.contains("may or may not have been applied") }
+        return false
     }
 
     static func describe(_ e: DatastoreError) -> String {
@@ -245,6 +266,16 @@ public enum DatastoreMigration {
         switch op {
         case .create(let k, let v), .update(let k, let v, _), .put(let k, let v): k.utf8.count + v.count
         case .delete(let k, _): k.utf8.count
+        }
+    }
+}
+
+extension KVOperation {
+    /// Creates and updates alike as `(key, value)` in `.create` form (for probing what landed).
+    fileprivate var normalized: KVOperation {
+        switch self {
+        case .update(let k, let v, _), .put(let k, let v): .create(key: k, value: v)
+        default: self
         }
     }
 }
