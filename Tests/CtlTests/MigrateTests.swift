@@ -229,7 +229,7 @@ enum MigrateFixture {
         #expect(r.stderr.hasPrefix("error: failed to import, nothing was written:\n"))
         #expect(r.stderr.contains("document 2, IPPool \"pool-v6\": spec.cidr: "), "\(r.stderr)")
         #expect(r.stderr.contains("IPAM section, blocks[0] (IPAMBlock 10.244."), "\(r.stderr)")
-        #expect(r.stderr.contains("value.allocations"), "\(r.stderr)")
+        #expect(r.stderr.contains("): value.allocations: has 65 entries, the block has 64 addresses\n"), "\(r.stderr)")
         #expect(try MigrateFixture.stored(try openDatastore(url: dest.url)).isEmpty)
 
         // Unknown fields are refused (strict decoding), in both parts.
