@@ -40,7 +40,7 @@ import TestSupport
                                       "datastore", "migrate", "export"])
         #expect(fromEtcd.status == 0, "\(fromEtcd.stderr)")
         #expect(fromEtcd.stdout == (try String(contentsOfFile: file, encoding: .utf8)))
-        let back = CtlHarnessURL(h.dir.file("back.db"))
+        let back = try CtlHarness(); defer { back.cleanup() }
         let out = try back.ok(["datastore", "migrate", "import", "-f", "-"], stdin: fromEtcd.stdout)
         #expect(out.contains("in one commit"))
         try MigrateFixture.expectSameData(source, try openDatastore(url: back.url))

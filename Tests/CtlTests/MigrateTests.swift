@@ -162,7 +162,7 @@ enum MigrateFixture {
         #expect(kinds.map { order.firstIndex(of: $0) ?? -1 } == kinds.map { order.firstIndex(of: $0) ?? -1 }.sorted())
         #expect(!kinds.contains { order.firstIndex(of: $0) == nil })
 
-        let dest = CtlHarnessURL(h.dir.file("dest.db"))
+        let dest = try CtlHarness(); defer { dest.cleanup() }
         let out = try dest.ok(["datastore", "migrate", "import", "-f", file])
         #expect(out.hasPrefix("Successfully imported \(kinds.count) resource(s) and "))
         #expect(out.contains("in one commit"))
@@ -180,7 +180,7 @@ enum MigrateFixture {
 
         // The resource part is a file `twillctl apply` takes as is.
         let yaml = export.components(separatedBy: "\n===\n")[0]
-        let third = CtlHarnessURL(h.dir.file("third.db"))
+        let third = try CtlHarness(); defer { third.cleanup() }
         #expect(try third.ok(["apply", "-f", "-"], stdin: yaml) == "Successfully applied \(kinds.count) resource(s)\n")
     }
 
@@ -190,7 +190,7 @@ enum MigrateFixture {
         let file = h.dir.file("export.txt")
         try h.ok(["datastore", "migrate", "export", "-o", file])
 
-        let dest = CtlHarnessURL(h.dir.file("dest.db"))
+        let dest = try CtlHarness(); defer { dest.cleanup() }
         try dest.ok(["apply", "-f", "-"], stdin: """
             apiVersion: projectcalico.org/v3
             kind: BGPPeer
@@ -223,7 +223,7 @@ enum MigrateFixture {
         bad.replaceSubrange(blockStart, with: "\"allocations\":[7,")
         let file = try h.write("bad.txt", bad)
 
-        let dest = CtlHarnessURL(h.dir.file("dest.db"))
+        let dest = try CtlHarness(); defer { dest.cleanup() }
         let r = try dest.run(["datastore", "migrate", "import", "-f", file])
         #expect(r.status == 1)
         #expect(r.stderr.hasPrefix("error: failed to import, nothing was written:\n"))
@@ -283,21 +283,6 @@ enum MigrateFixture {
                 "the 1 batch(es) written and 16 key(s) of the failed one were rolled back: the datastore is as before")
         }
         #expect(try lost.list(prefix: "/calico/").pairs.isEmpty)
-    }
-}
-
-/// A harness on another SQLite file of the same temp dir.
-struct CtlHarnessURL {
-    let url: String
-    init(_ path: String) { url = "sqlite:" + path }
-    func run(_ args: [String], stdin: String? = nil) throws -> Shell.Result {
-        try Shell.run([BuiltProducts.path("twillctl"), "--datastore", url] + args, stdin: stdin)
-    }
-    @discardableResult
-    func ok(_ args: [String], stdin: String? = nil) throws -> String {
-        let r = try run(args, stdin: stdin)
-        guard r.status == 0 else { throw HarnessError.failed(args, r.status, r.stderr) }
-        return r.stdout
     }
 }
 
