@@ -46,6 +46,9 @@ struct MigrateExport: ParsableCommand {
                 let shown = export.skipped.prefix(5).joined(separator: ", ") + (export.skipped.count > 5 ? ", …" : "")
                 Console.err("warning: \(export.skipped.count) key(s) under /calico/ hold data Twill does not model and were not exported: \(shown)\n")
             }
+            if export.resources + export.ipamRecords == 0 {
+                Console.err("warning: the datastore holds no Calico data: the export is empty\n")
+            }
             guard let output, output != "-" else { return export.text }
             do { try Data(export.text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
                 throw CtlError("cannot write \(output): \(error.localizedDescription)")

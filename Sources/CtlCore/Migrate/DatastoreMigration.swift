@@ -67,6 +67,7 @@ public enum DatastoreMigration {
         /// Revision of the (last) commit.
         public var revision: Int64
         public var message: String {
+            if commits == 0 { return "Nothing to import: the file holds no resources and no IPAM records\n" }
             let how = commits == 1 ? "in one commit" : "in \(commits) commits (the datastore refused one commit for all)"
             return "Successfully imported \(resources) resource(s) and \(ipamRecords) IPAM record(s) \(how) at revision \(revision)\n"
         }
