@@ -254,7 +254,10 @@ public enum MigrationFile {
         // set that, but a migration carries it.
         let problems = resource.validate().filter { !(resource.kind == .blockAffinity && $0.path.description == "spec.deleted") }
         if let p = problems.first {
-            throw RecordError("value" + (p.path.description.isEmpty ? "" : "." + p.path.description.replacingOccurrences(of: "spec.", with: "")),
+            // The spec is the stored value; the name comes from the key.
+            let path = p.path.description
+            throw RecordError(path.hasPrefix("metadata.") ? "key"
+                              : "value" + (path.isEmpty ? "" : "." + path.replacingOccurrences(of: "spec.", with: "")),
                               p.reason)
         }
         if case .block(let prefix) = parsed, resource.as(IPAMBlock.self)?.spec.prefix != prefix {
