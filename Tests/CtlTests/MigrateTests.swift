@@ -247,10 +247,11 @@ enum MigrateFixture {
 
     @Test func recordsWrittenByOtherToolsAreRestoredByteForByte() throws {
         // Go-style stored values: spaces, HTML escapes; an affinity marked deleted (Calico's
-        // two-step release). Re-encoding would change the bytes: they travel as valueText.
+        // two-step release); a handle ID no v3 name could be (CNI container IDs may be upper
+        // case). Re-encoding would change the bytes: they travel as valueText.
         let src = MemoryDatastore()
         let affinity = ResourceKeys.ipamRoot + "host/node-a/ipv4/block/10.9.0.0-26"
-        let handle = ResourceKeys.ipamRoot + "handle/k8s-pod-network.0a1b2c"
+        let handle = ResourceKeys.ipamRoot + "handle/k8s-pod-network.ABC_def"
         let weird: [(String, String)] = [
             (affinity, #"{"state": "confirmed", "deleted": true}"#),
             (handle, #"{"block":{"10.9.0.0/26":1},"deleted":false,"note":"\u003cb\u003e"}"#),

@@ -250,15 +250,18 @@ public enum MigrationFile {
             throw RecordError(e.map { "value" + ($0.path.description.isEmpty ? "" : "." + $0.path.description) },
                               e?.reason ?? error.description)
         }
-        // A stored affinity may be marked deleted (Calico's two-step release); users may not
-        // set that, but a migration carries it.
-        let problems = resource.validate().filter { !(resource.kind == .blockAffinity && $0.path.description == "spec.deleted") }
+        // The record's identity is its key (parsed above): IPAM accepts any handle ID a CNI
+        // runtime gives (upper case included), so the v3 naming rules do not apply. A stored
+        // affinity may be marked deleted (Calico's two-step release); users may not set that,
+        // but a migration carries it.
+        let problems = resource.validate().filter {
+            !$0.path.description.hasPrefix("metadata.")
+                && !(resource.kind == .blockAffinity && $0.path.description == "spec.deleted")
+        }
         if let p = problems.first {
-            // The spec is the stored value; the name comes from the key.
+            // The spec is the stored value.
             let path = p.path.description
-            throw RecordError(path.hasPrefix("metadata.") ? "key"
-                              : "value" + (path.isEmpty ? "" : "." + path.replacingOccurrences(of: "spec.", with: "")),
-                              p.reason)
+            throw RecordError("value" + (path.isEmpty ? "" : "." + path.replacingOccurrences(of: "spec.", with: "")), p.reason)
         }
         if case .block(let prefix) = parsed, resource.as(IPAMBlock.self)?.spec.prefix != prefix {
             throw RecordError("value.cidr", "\"\(resource.as(IPAMBlock.self)?.spec.cidr ?? "")\" does not match the key's block \(prefix)")
