@@ -80,6 +80,10 @@ struct MigrateImport: ParsableCommand {
             let input = try Input.read(filename)
             let result = try DatastoreMigration.importFile(
                 input, into: s.client.datastore, options: .init(allowNonEmpty: allowNonEmpty))
+            if !result.ipamProblems.isEmpty {
+                let shown = result.ipamProblems.prefix(10).map { "\n  " + $0 }.joined()
+                Console.err("warning: the imported IPAM data has \(result.ipamProblems.count) inconsistenc(ies), as the source had (see 'twillctl ipam check'):\(shown)\(result.ipamProblems.count > 10 ? "\n  …" : "")\n")
+            }
             return result.message
         }
     }

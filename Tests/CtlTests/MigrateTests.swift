@@ -88,7 +88,7 @@ enum MigrateFixture {
         for i in 0..<pods {
             let node = i % 3 == 0 ? "node2" : "node1"
             let ip = try #require(try ipam.autoAssign(AssignRequest(
-                handleID: "k8s-pod-network.c\(i)", node: node,
+                handleID: "c\(i)", node: node,  // the container ID, as twill-cni does
                 attributes: ["node": node, "namespace": "default", "pod": "web\(i)"])).first)
             weps += """
                 ---
@@ -163,7 +163,9 @@ enum MigrateFixture {
         #expect(!kinds.contains { order.firstIndex(of: $0) == nil })
 
         let dest = try CtlHarness(); defer { dest.cleanup() }
-        let out = try dest.ok(["datastore", "migrate", "import", "-f", file])
+        let imported = try dest.run(["datastore", "migrate", "import", "-f", file])
+        #expect(imported.status == 0 && imported.stderr.isEmpty, "\(imported.stderr)")
+        let out = imported.stdout
         #expect(out.hasPrefix("Successfully imported \(kinds.count) resource(s) and "))
         #expect(out.contains("in one commit"))
         try MigrateFixture.expectSameData(source, try openDatastore(url: dest.url))
@@ -176,6 +178,7 @@ enum MigrateFixture {
         #expect(try next(dest.url) == (try next(h.url)))
         // `ipam check` finds the copy exactly as it finds the source.
         let (checkSource, checkDest) = (try h.run(["ipam", "check"]), try dest.run(["ipam", "check"]))
+        #expect(checkSource.status == 0, "\(checkSource.stdout)")
         #expect(checkDest.status == checkSource.status && checkDest.stdout == checkSource.stdout)
 
         // The resource part is a file `twillctl apply` takes as is.
@@ -269,6 +272,8 @@ enum MigrateFixture {
         let dest = MemoryDatastore()
         let result = try DatastoreMigration.importFile(InputText(source: "x", text: export.text), into: dest)
         #expect(result.ipamRecords == 3 && result.commits == 1)
+        // Carried as they were, and reported: the handle counts an address in a block that does not exist.
+        #expect(result.ipamProblems.contains { $0.hasPrefix(handle + ": ") }, "\(result.ipamProblems)")
         #expect(try dest.list(prefix: "/calico/").pairs.map { String(decoding: $0.value, as: UTF8.self) }
                 == (try src.list(prefix: "/calico/").pairs.map { String(decoding: $0.value, as: UTF8.self) }))
         // A stored resource that does not decode fails the export, naming its key.
@@ -303,6 +308,7 @@ enum MigrateFixture {
         let limited = LimitedStore(maxOps: 16)
         let ok = try DatastoreMigration.importFile(InputText(source: "x", text: export.text), into: limited)
         #expect(ok.commits > 1 && ok.commits == limited.accepted.count)
+        #expect(ok.ipamProblems.isEmpty, "\(ok.ipamProblems)")
         #expect(limited.accepted.allSatisfy { $0 <= 16 } && limited.accepted.reduce(0, +) == total)
         #expect(ok.message.contains("in \(ok.commits) commits"))
         try MigrateFixture.expectSameData(try openDatastore(url: url), limited)

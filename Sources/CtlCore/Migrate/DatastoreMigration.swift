@@ -1,4 +1,5 @@
 import Datastore
+import IPAM
 import NodeModel
 import ResourceClient
 
@@ -66,6 +67,10 @@ public enum DatastoreMigration {
         public var commits: Int
         /// Revision of the (last) commit.
         public var revision: Int64
+        /// IPAM inconsistencies the imported data carries (`twillctl ipam check`'s findings on
+        /// the data as written, empty when consistent): reported, not refused — the import
+        /// reproduces the source, problems included.
+        public var ipamProblems: [String] = []
         public var message: String {
             if commits == 0 { return "Nothing to import: the file holds no resources and no IPAM records\n" }
             let how = commits == 1 ? "in one commit" : "in \(commits) commits (the datastore refused one commit for all)"
@@ -131,8 +136,25 @@ public enum DatastoreMigration {
             return .create(key: w.key, value: w.value)
         }
         let previous = Dictionary(existing.pairs.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let findings = ipamProblems(existing: existing.pairs, writes: writes.map { ($0.key, $0.value) })
         let (commits, revision) = try write(ops, to: store, previous: previous, options: options)
-        return Import(resources: resources.count, ipamRecords: file.records.count, commits: commits, revision: revision)
+        return Import(resources: resources.count, ipamRecords: file.records.count, commits: commits, revision: revision,
+                      ipamProblems: findings)
+    }
+
+    /// `IPAMCheck` on the destination as the import leaves it, computed in memory beforehand.
+    static func ipamProblems(existing: [KVPair], writes: [(key: String, value: [UInt8])]) -> [String] {
+        guard writes.contains(where: { $0.key.hasPrefix(ResourceKeys.ipamRoot) }) else { return [] }
+        let scratch = MemoryDatastore()
+        var final: [String: [UInt8]] = [:]
+        for p in existing { final[p.key] = p.value }
+        for w in writes { final[w.key] = w.value }
+        do {
+            try scratch.commit(final.map { .put(key: $0.key, value: $0.value) })
+            return try IPAMCheck.run(store: scratch).map(\.description)
+        } catch {
+            return ["the IPAM check could not run: \(error)"]
+        }
     }
 
     static func sectionRank(_ s: MigrationFile.Section) -> Int { MigrationFile.Section.allCases.firstIndex(of: s) ?? 0 }
