@@ -10,7 +10,7 @@ import TestSupport
 @Suite(.serialized) struct GracefulRestartDaemonTests {
     typealias H = GracefulRestartLoopbackTests.Helper
 
-    static func launch(_ h: H, name: String, announce: [String], restarting: Bool, hold: Int = 3) throws -> Process {
+    static func launch(_ h: H, name: String, announce: [String], restarting: Bool, hold: Int = 3) throws -> TestProcess {
         let yaml = """
         routerID: 10.0.0.1
         asNumber: 65002
@@ -21,7 +21,7 @@ import TestSupport
         announce: [\(announce.map { "{prefix: \($0), nextHop: 10.9.9.9}" }.joined(separator: ", "))]
         """
         try yaml.write(toFile: h.dir.file("\(name).yaml"), atomically: true, encoding: .utf8)
-        let p = Process()
+        let p = TestProcess()
         p.executableURL = URL(fileURLWithPath: DaemonTests.binary)
         p.arguments = ["-c", h.dir.file("\(name).yaml")] + (restarting ? ["--restarting"] : [])
         p.standardError = FileHandle(forWritingAtPath: "/dev/null")

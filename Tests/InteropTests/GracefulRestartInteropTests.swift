@@ -12,7 +12,7 @@ import TestSupport
     struct GRBird {
         let lab: Lab
         var ctl: String { lab.dir.file("bird.ctl") }
-        private(set) var process: Process?
+        private(set) var process: TestProcess?
 
         init(lab: Lab) { self.lab = lab }
 
