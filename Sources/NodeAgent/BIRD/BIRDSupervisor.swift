@@ -44,8 +44,20 @@ final class BIRDSupervisor: @unchecked Sendable {
     let argv: [String]
     let logger: Logger
 
-    init(argv: [String], backoff: BIRDRestartBackoff = BIRDRestartBackoff(), logger: Logger) {
-        self.argv = argv; self.backoff = backoff; self.logger = logger
+    /// A BIRD this supervisor did not start (left running by a previous agent) and watches
+    /// until it exits; then it starts its own.
+    let adopted: pid_t?
+
+    init(argv: [String], adopting: pid_t? = nil, backoff: BIRDRestartBackoff = BIRDRestartBackoff(), logger: Logger) {
+        self.argv = argv; self.adopted = adopting; self.backoff = backoff; self.logger = logger
+        pid = adopting
+    }
+
+    /// True while `pid` is a live BIRD (a recycled pid running something else does not count).
+    static func isBIRD(_ pid: pid_t) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return false }
+        return comm.hasPrefix("bird")
     }
 
     struct Snapshot { var pid: pid_t?; var starts: Int; var exits: Int; var lastExit: String?; var stderrTail: [String]; var finished: Bool }
@@ -63,8 +75,28 @@ final class BIRDSupervisor: @unchecked Sendable {
     }
 
     private func loop() {
+        var adopted = self.adopted
         while true {
             let started = Date()
+            if let p = adopted {
+                adopted = nil
+                cond.lock(); pid = p; cond.unlock()
+                // Not our child: no waitpid, so poll (stop() signals it like a child).
+                while Self.isBIRD(p) { usleep(100_000) }
+                cond.lock()
+                pid = nil
+                exits += 1
+                lastExit = "(adopted, pid \(p)) exited"
+                if stopping {
+                    finished = true
+                    cond.broadcast()
+                    cond.unlock()
+                    return
+                }
+                cond.unlock()
+                logger.warning("the BIRD this agent adopted exited: starting its own", metadata: ["bird.pid": "\(p)"])
+                continue
+            }
             var fds: [Int32] = [0, 0]
             var child: pid_t? = nil
             var failure: String? = nil
