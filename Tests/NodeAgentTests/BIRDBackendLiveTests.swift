@@ -93,7 +93,10 @@ import Testing
         try ResourceClient(datastore: store).apply([BIRDCluster.peer("tor", ip: "10.0.0.254", as: 65001)])
         let meshSince = status.since
         for (backend, node) in [(a, "a"), (b, "b")] {
-            #expect(try backend.apply(birdConfigInput(store: store, nodeName: node)) == .reconfigured)
+            let input = try birdConfigInput(store: store, nodeName: node)
+            let t0 = Date()
+            #expect(try backend.apply(input) == .reconfigured)
+            print("BIRD backend: apply with a change (bird -p, rename, birdc configure) took \(String(format: "%.1f", Date().timeIntervalSince(t0) * 1000)) ms")
             #expect(backend.reconfigurationCount == 1)
         }
         #expect(logA.contains("<INFO> Reconfigured"))
