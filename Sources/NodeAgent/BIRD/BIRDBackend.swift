@@ -178,7 +178,8 @@ public final class BIRDBackend: @unchecked Sendable {
             }
             guard out.status == 0 else {
                 unlink(tmp)
-                let message = out.message.isEmpty ? BIRDSubprocess.describe(out.status) : out.message
+                var message = out.message.isEmpty ? BIRDSubprocess.describe(out.status) : out.message
+                if let context = Self.offendingLine(message, file: tmp, text: text) { message += " (line: \(context))" }
                 logger.error("BIRD rejected the rendered configuration", metadata: ["bird.message": "\(message)"])
                 throw .rejected(message: message)
             }
@@ -219,6 +220,16 @@ public final class BIRDBackend: @unchecked Sendable {
         s.start()
         logger.notice("adopted the running BIRD and loaded the configuration into it", metadata: ["bird.pid": "\(pid)"])
         return true
+    }
+
+    /// BIRD names `file:LINE:COLUMN`; the file is gone by the time anyone reads the error, so
+    /// quote the line it points at.
+    static func offendingLine(_ message: String, file: String, text: String) -> String? {
+        guard let r = message.range(of: file + ":") else { return nil }
+        guard let n = Int(message[r.upperBound...].prefix { $0.isNumber }), n >= 1 else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard n <= lines.count else { return nil }
+        return lines[n - 1].trimmingCharacters(in: .whitespaces)
     }
 
     /// Starts the supervised BIRD and waits for its control socket.
