@@ -93,7 +93,10 @@ import Testing
         try ResourceClient(datastore: store).apply([BIRDCluster.peer("tor", ip: "10.0.0.254", as: 65001)])
         let meshSince = status.since
         for (backend, node) in [(a, "a"), (b, "b")] {
-            #expect(try backend.apply(birdConfigInput(store: store, nodeName: node)) == .reconfigured)
+            let input = try birdConfigInput(store: store, nodeName: node)
+            let t0 = Date()
+            #expect(try backend.apply(input) == .reconfigured)
+            print("BIRD backend: apply with a change (bird -p, rename, birdc configure) took \(String(format: "%.1f", Date().timeIntervalSince(t0) * 1000)) ms")
             #expect(backend.reconfigurationCount == 1)
         }
         #expect(logA.contains("<INFO> Reconfigured"))
@@ -141,6 +144,61 @@ import Testing
         #expect(throws: BIRDBackendError.self) { try a.peerStatuses() }
         // `persist`: the learned route outlives BIRD, as after calico-node stops.
         #expect(lab.routes(lab.nsA).contains("\(blockB) via 10.0.0.2"))
+    }
+
+    /// The agent was killed and restarted while its BIRD kept running: the new backend adopts
+    /// that BIRD (configure, no restart: the session is not reset), watches it, and starts its
+    /// own when it goes away.
+    @Test func restartedAgentAdoptsTheBIRDItLeftRunning() throws {
+        guard Privileged.check("BIRD backend adoption", needs: ["bird", "birdc", "ip"]) else { return }
+        let lab = try Lab()
+        defer { lab.cleanup() }
+        let store = MemoryDatastore()
+        try BIRDCluster.twoNodeMesh(store)
+        let logA = BIRDTestLog(), logB = BIRDTestLog()
+        let b = try lab.backend("b", ns: lab.nsB, log: logB)
+        defer { b.stop() }
+        #expect(try b.apply(birdConfigInput(store: store, nodeName: "b")) == .started)
+
+        // The previous agent's BIRD: detached (its parent exits), configuration and pid file in place.
+        let a = try lab.backend("a", ns: lab.nsA, log: logA)
+        defer { a.stop() }
+        try (renderBIRDConfig(store: store, nodeName: "a") + BIRDBackend.logStanza)
+            .write(toFile: a.configPath, atomically: true, encoding: .utf8)
+        // (posix_spawn, not Shell: Foundation's Process leaks its pipe ends into the grandchild,
+        // and Shell would wait for their EOF as long as BIRD runs.)
+        let sh = try BIRDSubprocess.spawn(["sh", "-c", "\(a.birdBinary) -f -c \(a.configPath) -s \(a.controlSocket) -P \(a.pidFile) &"],
+                                          stdoutFD: nil, stderrFD: nil)
+        #expect(BIRDSubprocess.waitForExit(sh) == 0)
+        var orphan: Int32 = 0
+        defer { if orphan > 0 { kill(orphan, SIGKILL) } }
+        #expect(eventually(timeout: 10) {
+            orphan = Int32((try? String(contentsOfFile: a.pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            return orphan > 0
+        })
+        #expect(eventually(timeout: 30, interval: 0.1) { Self.established(a, "Mesh_10_0_0_2") && Self.established(b, "Mesh_10_0_0_1") })
+        let before = try #require(try a.peerStatuses().first { $0.name == "Mesh_10_0_0_2" })
+
+        // The restarted agent: a new peer appeared meanwhile; BIRD is kept and reconfigured.
+        try ResourceClient(datastore: store).apply([BIRDCluster.peer("tor", ip: "10.0.0.254", as: 65001)])
+        #expect(try a.apply(birdConfigInput(store: store, nodeName: "a")) == .adopted)
+        #expect(a.processID == orphan && a.startCount == 0 && a.reconfigurationCount == 1)
+        let after = try a.peerStatuses()
+        #expect(after.contains { $0.name == "Global_10_0_0_254" })
+        #expect(after.contains { $0.name == "Mesh_10_0_0_2" && $0.isEstablished && $0.since == before.since },
+                "adoption reset the mesh session: \(after)")
+        // Later changes go to the adopted BIRD as usual.
+        try ResourceClient(datastore: store).delete([ResourceID(kind: .bgpPeer, name: "tor")])
+        #expect(try a.apply(birdConfigInput(store: store, nodeName: "a")) == .reconfigured)
+        #expect(try !a.peerStatuses().contains { $0.name == "Global_10_0_0_254" })
+
+        // The adopted BIRD dies: the backend starts and supervises its own.
+        kill(orphan, SIGKILL)
+        #expect(eventually(timeout: 15, interval: 0.1) { a.startCount == 1 && a.processID != nil && a.processID != orphan })
+        #expect(eventually(timeout: 30, interval: 0.1) { Self.established(a, "Mesh_10_0_0_2") })
+        let own = try #require(a.processID)
+        a.stop()
+        #expect(!Self.processExists(own) && !FileManager.default.fileExists(atPath: a.pidFile))
     }
 
     /// BIRD that cannot start (its control socket directory does not exist) is reported with

@@ -1,4 +1,5 @@
 import Calc
+import Foundation
 import NetCore
 @testable import NodeAgent
 import Testing
@@ -109,6 +110,18 @@ import Testing
         #expect(BIRDSupervisor.level(of: "2026-11-25 12:50:08.275 <WARN> Kernel dropped some netlink messages") == .warning)
         #expect(BIRDSupervisor.level(of: "2026-11-25 12:50:08.275 <TRACE> Mesh_10_0_0_2: State changed to up") == .debug)
         #expect(BIRDSupervisor.level(of: "bird: /etc/bird.conf:3:29 Invalid port number") == .notice)
+    }
+
+    /// A BIRD outliving the agent must not hold the agent's descriptors (sockets, pipes).
+    @Test func childrenInheritNoDescriptorsButStdio() throws {
+        let leaked = open("/dev/null", O_RDONLY)  // no O_CLOEXEC
+        #expect(leaked > 2)
+        defer { close(leaked) }
+        #expect(BIRDSubprocess.addCloseFrom != nil, "glibc without posix_spawn_file_actions_addclosefrom_np")
+        let out = try BIRDSubprocess.run(["sh", "-c", "ls /proc/$$/fd"], timeout: 10)
+        let fds = out.stdout.split(separator: "\n").compactMap { Int32($0) }
+        #expect(out.status == 0 && fds.contains(1))
+        #expect(!fds.contains(leaked), "fd \(leaked) leaked into the child: \(fds)")
     }
 
     @Test func exitCodesFromWaitStatus() {

@@ -11,8 +11,11 @@ import Testing
 /// `twill-node render-bird`: the datastore → CalcSnapshot → BIRD configuration path, and the
 /// parts of `BIRDBackend.apply` that need no root (the `bird -p` gate).
 @Suite struct BIRDRenderSourceTests {
-    @Test func snapshotFromTheDatastoreHasEveryKind() throws {
-        let store = MemoryDatastore()
+    @Test(arguments: ["memory", "sqlite"])
+    func snapshotFromTheDatastoreHasEveryKind(_ kind: String) throws {
+        let dir = try TempDir("bird-ds")
+        defer { dir.cleanup() }
+        let store: any Datastore = kind == "sqlite" ? try SQLiteDatastore(path: dir.file("twill.db")) : MemoryDatastore()
         let blocks = try BIRDCluster.twoNodeMesh(store)
         try ResourceClient(datastore: store).apply([BIRDCluster.peer("tor", ip: "10.0.0.254", as: 65001)])
         let s = try loadCalcSnapshot(store: store, nodeName: "a")
@@ -85,6 +88,7 @@ import Testing
             return
         }
         #expect(message.contains("Invalid port number"), "\(message)")
+        #expect(message.hasSuffix("(line: local port 70000 as 64512;)"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("bird.cfg")))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "temporary file left behind")
         #expect(backend.processID == nil && backend.installedConfiguration == nil)

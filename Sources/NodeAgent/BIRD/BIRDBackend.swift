@@ -44,6 +44,10 @@ public enum BIRDBackendError: Error, Hashable, Sendable, CustomStringConvertible
 public enum BIRDApplyOutcome: Hashable, Sendable {
     /// BIRD was not running: the configuration was installed and BIRD started with it.
     case started
+    /// A BIRD left running on the control socket by a previous agent (killed, restarted) was
+    /// given the configuration with `birdc configure` and kept: its sessions and routes
+    /// continue. The backend watches it and starts its own BIRD once it exits.
+    case adopted
     /// The configuration changed: installed and loaded with `birdc configure`.
     case reconfigured
     /// The rendered text is what BIRD already runs: nothing done.
@@ -120,6 +124,7 @@ public final class BIRDBackend: @unchecked Sendable {
         installed = text
 
         guard running else {
+            if try adoptRunningBIRD() { return .adopted }
             try startBIRD()
             return .started
         }
@@ -173,7 +178,8 @@ public final class BIRDBackend: @unchecked Sendable {
             }
             guard out.status == 0 else {
                 unlink(tmp)
-                let message = out.message.isEmpty ? BIRDSubprocess.describe(out.status) : out.message
+                var message = out.message.isEmpty ? BIRDSubprocess.describe(out.status) : out.message
+                if let context = Self.offendingLine(message, file: tmp, text: text) { message += " (line: \(context))" }
                 logger.error("BIRD rejected the rendered configuration", metadata: ["bird.message": "\(message)"])
                 throw .rejected(message: message)
             }
@@ -185,9 +191,50 @@ public final class BIRDBackend: @unchecked Sendable {
         }
     }
 
+    /// BIRD writes its pid here (`-P`), so an agent restarted after a crash finds the BIRD it left.
+    public var pidFile: String { controlSocket + ".pid" }
+
+    private var birdArgv: [String] { [birdBinary, "-f", "-c", configPath, "-s", controlSocket, "-P", pidFile] }
+
+    /// A BIRD answering on our control socket was left by a previous agent (BIRD refuses to
+    /// start beside it: "I found another BIRD running"). Keep it, as calico-node's BIRD outlives
+    /// confd restarts: load the installed file into it and watch it. One whose pid cannot be
+    /// known is shut down (`birdc down`) so a supervised one can start. True when adopted.
+    private func adoptRunningBIRD() throws(BIRDBackendError) -> Bool {
+        guard let probe = try? runBirdc(["show", "status"]), probe.status == 0, !probe.timedOut else { return false }
+        let pidText = (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = pidText.flatMap({ Int32($0) }), BIRDSupervisor.isBIRD(pid) else {
+            logger.warning("a BIRD of unknown pid answers on \(controlSocket): shutting it down to start a supervised one")
+            _ = try? runBirdc(["down"])
+            let deadline = Date().addingTimeInterval(commandTimeout)
+            while Date() < deadline, let r = try? runBirdc(["show", "status"]), r.status == 0 { usleep(50_000) }
+            return false
+        }
+        let reply = try birdc(["configure"]).stdout
+        guard reply.contains("Reconfigured") || reply.contains("Reconfiguration in progress") else {
+            throw .reconfigure(reply: reply.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        reconfigurations += 1
+        let s = BIRDSupervisor(argv: birdArgv, adopting: pid, logger: logger)
+        supervisor = s
+        s.start()
+        logger.notice("adopted the running BIRD and loaded the configuration into it", metadata: ["bird.pid": "\(pid)"])
+        return true
+    }
+
+    /// BIRD names `file:LINE:COLUMN`; the file is gone by the time anyone reads the error, so
+    /// quote the line it points at.
+    static func offendingLine(_ message: String, file: String, text: String) -> String? {
+        guard let r = message.range(of: file + ":") else { return nil }
+        guard let n = Int(message[r.upperBound...].prefix { $0.isNumber }), n >= 1 else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard n <= lines.count else { return nil }
+        return lines[n - 1].trimmingCharacters(in: .whitespaces)
+    }
+
     /// Starts the supervised BIRD and waits for its control socket.
     private func startBIRD() throws(BIRDBackendError) {
-        let s = BIRDSupervisor(argv: [birdBinary, "-f", "-c", configPath, "-s", controlSocket], logger: logger)
+        let s = BIRDSupervisor(argv: birdArgv, logger: logger)
         supervisor = s
         s.start()
         let deadline = Date().addingTimeInterval(commandTimeout)
@@ -243,5 +290,6 @@ public final class BIRDBackend: @unchecked Sendable {
             logger.info("BIRD stopped")
         }
         unlink(controlSocket)
+        unlink(pidFile)
     }
 }

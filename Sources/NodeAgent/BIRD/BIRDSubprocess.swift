@@ -26,6 +26,9 @@ enum BIRDSubprocess {
         else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
         if let fd = stderrFD { posix_spawn_file_actions_adddup2(&actions, fd, 2) }
         else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+        // Nothing else of the agent's reaches the child: a BIRD outliving a killed agent must
+        // not hold its sockets (health port, control socket) or pipe ends open.
+        if let closeFrom = addCloseFrom { _ = closeFrom(&actions, 3) }
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -47,6 +50,14 @@ enum BIRDSubprocess {
         guard rc == 0 else { throw SpawnError(argv: argv, errno: rc) }
         return pid
     }
+
+    typealias CloseFromFunction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    /// glibc ≥ 2.34's `posix_spawn_file_actions_addclosefrom_np`, declared only under
+    /// _GNU_SOURCE (which Swift's Glibc module does not define): looked up at run time.
+    static let addCloseFrom: CloseFromFunction? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(sym, to: CloseFromFunction.self)
+    }()
 
     struct Output: Sendable {
         var status: Int32

@@ -44,8 +44,20 @@ final class BIRDSupervisor: @unchecked Sendable {
     let argv: [String]
     let logger: Logger
 
-    init(argv: [String], backoff: BIRDRestartBackoff = BIRDRestartBackoff(), logger: Logger) {
-        self.argv = argv; self.backoff = backoff; self.logger = logger
+    /// A BIRD this supervisor did not start (left running by a previous agent) and watches
+    /// until it exits; then it starts its own.
+    let adopted: pid_t?
+
+    init(argv: [String], adopting: pid_t? = nil, backoff: BIRDRestartBackoff = BIRDRestartBackoff(), logger: Logger) {
+        self.argv = argv; self.adopted = adopting; self.backoff = backoff; self.logger = logger
+        pid = adopting
+    }
+
+    /// True while `pid` is a live BIRD (a recycled pid running something else does not count).
+    static func isBIRD(_ pid: pid_t) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return false }
+        return comm.hasPrefix("bird")
     }
 
     struct Snapshot { var pid: pid_t?; var starts: Int; var exits: Int; var lastExit: String?; var stderrTail: [String]; var finished: Bool }
@@ -63,54 +75,29 @@ final class BIRDSupervisor: @unchecked Sendable {
     }
 
     private func loop() {
+        var adopted = self.adopted
         while true {
             let started = Date()
-            var fds: [Int32] = [0, 0]
-            var child: pid_t? = nil
-            var failure: String? = nil
-            if !BIRDSubprocess.makePipe(&fds) {
-                failure = "pipe: \(String(cString: strerror(errno)))"
+            let exit: String
+            let wasAdopted = adopted != nil
+            if let p = adopted {
+                adopted = nil
+                exit = watchAdopted(p)
             } else {
-                do {
-                    child = try BIRDSubprocess.spawn(argv, stdoutFD: fds[1], stderrFD: fds[1])
-                } catch {
-                    failure = error.description
-                    close(fds[0])
-                }
-                close(fds[1])
+                exit = runChild()
             }
             cond.lock()
-            if let child {
-                pid = child
-                starts += 1
-                let n = starts
-                if stopping { kill(child, SIGTERM) }  // stop() ran while we were spawning
-                cond.unlock()
-                logger.info("BIRD started", metadata: ["bird.pid": "\(child)", "bird.start": "\(n)"])
-                let reader = fds[0]
-                let r = Thread { [self] in readLog(reader) }
-                r.name = "bird-stderr"
-                r.start()
-                let code = BIRDSubprocess.waitForExit(child)
-                cond.lock()
-                pid = nil
-                exits += 1
-                lastExit = BIRDSubprocess.describe(code)
-            } else {
-                exits += 1
-                lastExit = failure
-            }
-            if stopping {
-                finished = true
-                cond.broadcast()
-                cond.unlock()
-                return
-            }
-            let delay = backoff.delay(afterRunningFor: Date().timeIntervalSince(started))
-            let why = lastExit ?? "?"
+            pid = nil
+            exits += 1
+            lastExit = exit
+            // After an adopted BIRD, start our own at once; after our own, back off.
+            let wasStopping = stopping
+            let delay = wasStopping || wasAdopted ? 0 : backoff.delay(afterRunningFor: Date().timeIntervalSince(started))
             cond.broadcast()
             cond.unlock()
-            logger.error("BIRD \(why); restarting", metadata: ["bird.restart_in_s": "\(delay)"])
+            if wasStopping { logger.info("BIRD \(exit)") }
+            else if wasAdopted { logger.warning("the BIRD this agent adopted \(exit): starting its own") }
+            else { logger.error("BIRD \(exit); restarting", metadata: ["bird.restart_in_s": "\(delay)"]) }
             cond.lock()
             let until = Date().addingTimeInterval(delay)
             while !stopping && Date() < until { _ = cond.wait(until: until) }
@@ -122,6 +109,38 @@ final class BIRDSupervisor: @unchecked Sendable {
             }
             cond.unlock()
         }
+    }
+
+    /// Waits for a BIRD that is not our child (no waitpid: poll; stop() signals it like a child).
+    private func watchAdopted(_ p: pid_t) -> String {
+        while Self.isBIRD(p) { usleep(100_000) }
+        return "(adopted, pid \(p)) exited"
+    }
+
+    /// Starts BIRD, logs its stderr, waits for it to exit; returns how it ended.
+    private func runChild() -> String {
+        var fds: [Int32] = [0, 0]
+        guard BIRDSubprocess.makePipe(&fds) else { return "pipe: \(String(cString: strerror(errno)))" }
+        let child: pid_t
+        do {
+            child = try BIRDSubprocess.spawn(argv, stdoutFD: fds[1], stderrFD: fds[1])
+        } catch {
+            close(fds[0]); close(fds[1])
+            return error.description
+        }
+        close(fds[1])
+        cond.lock()
+        pid = child
+        starts += 1
+        let n = starts
+        if stopping { kill(child, SIGTERM) }  // stop() ran while we were spawning
+        cond.unlock()
+        logger.info("BIRD started", metadata: ["bird.pid": "\(child)", "bird.start": "\(n)"])
+        let reader = fds[0]
+        let r = Thread { [self] in readLog(reader) }
+        r.name = "bird-stderr"
+        r.start()
+        return BIRDSubprocess.describe(BIRDSubprocess.waitForExit(child))
     }
 
     /// BIRD's stderr, line by line, into the logger at the level BIRD gave the line.
