@@ -18,7 +18,7 @@ import TestSupport
     }
 
     static func pool(_ name: String, _ cidr: String) throws -> Resource {
-        try Documents.decode([Value(json: """
+        try ResourceDocuments.decode([Value(json: """
         {"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"\(name)"},"spec":{"cidr":"\(cidr)"}}
         """)])[0]
     }

@@ -68,14 +68,13 @@ public final class DatastoreSyncer: @unchecked Sendable {
         var fresh: [String: Resource] = [:]
         var rev: Int64 = 0
         do {
+            // Each prefix is watched from its own listing's revision: a write between the two
+            // listings is then in one listing or delivered by that prefix's watch, never lost.
             for prefix in Self.prefixes {
                 let list = try store.list(prefix: prefix)
                 rev = max(rev, list.revision)
                 for pair in list.pairs { if let r = decode(pair) { fresh[pair.key] = r } }
-            }
-            // Watch both prefixes from one revision so nothing between the listings is missed.
-            for prefix in Self.prefixes {
-                let h = try store.watch(prefix: prefix, afterRevision: rev) { [weak self] ev in
+                let h = try store.watch(prefix: prefix, afterRevision: list.revision) { [weak self] ev in
                     guard let self else { return }
                     self.queue.async { self.handle(ev, prefix: prefix, generation: gen) }
                 }
