@@ -74,14 +74,10 @@ import TestSupport
         let swept = try lab.apply(a.ns, input: none)
         expectApplied(swept)
         #expect(try lab.ip(a.ns, "link", "show", "tunl0").contains("tunl0"))
-        // Its route through tunl0 should be swept too. Known bug (any gateway route, also plain
-        // `via <node> dev eth0 onlink`): the delete request is built from a skeleton without a
-        // scope, libnl guesses RT_SCOPE_LINK for a unicast route without next hops, the kernel
-        // finds no such route (ESRCH), and that counts as already gone.
+        // Its route through tunl0 is swept too (a gateway route: the delete must not carry a
+        // guessed link scope, or the kernel finds nothing to delete).
         let left = try lab.ip(a.ns, "route", "show", "proto", "247")
-        withKnownIssue("stale route via tunl0 is not swept when the last IPIP block goes (apply: \(swept.stdout))") {
-            #expect(!left.contains("10.244.71.0"), "\(left)")
-        }
+        #expect(!left.contains("10.244.71.0"), "apply: \(swept.stdout) routes: \(left)")
     }
 
     @Test func tunl0IsCreatedWhereTheKernelMadeNoFallbackDevice() throws {
