@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(name: "twill-nft-bench", dependencies: ["DataplaneLinux", "Dataplane", "NetCore"]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["NetCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NetCore", "Posix"], path: "Tests/TestSupport"),
         .testTarget(name: "NetCoreTests", dependencies: ["NetCore"]),
         .testTarget(name: "NodeModelTests", dependencies: ["NodeModel", "ResourceFormat", "NetCore", "TestSupport"]),
         .target(name: "DatastoreConformance", dependencies: ["Datastore"], path: "Tests/DatastoreConformance"),

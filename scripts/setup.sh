@@ -7,6 +7,7 @@ PKGS=(
   # tests and lab: kernel tools to look with, real BGP peers, captures, etcd
   iproute2 iputils-ping nftables bird2 frr gobgpd tcpdump sqlite3 etcd-server etcd-client
   yamllint procps psmisc
+  gdb   # scripts/watchdog.sh: stacks of a hung test process
   libssl-dev openssl
   containernetworking-plugins   # optional: CNI chaining test (bandwidth, portmap after twill-cni)
 )

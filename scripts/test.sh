@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build
-swift test
+# A hang must fail fast and name itself (stacks of the stuck test threads), not run into CI's limit.
+bash scripts/watchdog.sh "${TWILL_TEST_TIME_LIMIT:-1500}" swift test
 bash scripts/fuzz.sh --seconds 20
 if [ "$(id -u)" = 0 ]; then
   examples/lab/lab run --nodes 3

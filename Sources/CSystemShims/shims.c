@@ -91,3 +91,42 @@ int twill_unix_connect(int fd, const char *path) {
     if (fill_sun(&sun, path) < 0) return -1;
     return connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 }
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+extern char **environ;
+
+int twill_spawn(int *pid, const char *const argv[], const char *const envp[], int in_fd, int out_fd, int err_fd,
+                int own_group) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int r = posix_spawn_file_actions_init(&fa);
+    if (r != 0) return r;
+    r = posix_spawnattr_init(&attr);
+    if (r != 0) { posix_spawn_file_actions_destroy(&fa); return r; }
+    int fds[3] = {in_fd, out_fd, err_fd};
+    for (int i = 0; i < 3 && r == 0; i++) {
+        if (fds[i] == -2) r = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+        else if (fds[i] >= 0) r = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+    }
+    if (r == 0) r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    if (r == 0) r = posix_spawnattr_setsigmask(&attr, &none);
+    if (r == 0) r = posix_spawnattr_setsigdefault(&attr, &all);
+    if (r == 0 && own_group) { flags |= POSIX_SPAWN_SETPGROUP; r = posix_spawnattr_setpgroup(&attr, 0); }
+    if (r == 0) r = posix_spawnattr_setflags(&attr, flags);
+    if (r == 0) {
+        pid_t p = 0;
+        r = posix_spawnp(&p, argv[0], &fa, &attr, (char *const *)argv, envp ? (char *const *)envp : environ);
+        if (r == 0) *pid = p;
+    }
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return r;
+}
+
+int twill_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -88,6 +88,9 @@ final class EtcdWatch: Sendable {
             case .terminal(let e): deliver(e); return
             case .broken(let progressed):
                 if progressed { delay = Self.retryDelay }
+                // A restarted member forgets simple tokens, and how it says so varies (an HTTP
+                // error, an in-stream error, a cancelled watch): authenticate afresh each time.
+                if client.options.username != nil { client.invalidateToken() }
                 // Back off once per round through the endpoints.
                 if attempt % endpoints.count == 0 {
                     _ = wake.wait(timeout: .now() + delay)

@@ -43,8 +43,8 @@ import TestSupport
         """
         try a.write(toFile: dir.file("a.yaml"), atomically: true, encoding: .utf8)
         try b.write(toFile: dir.file("b.yaml"), atomically: true, encoding: .utf8)
-        func launch(_ name: String) throws -> Process {
-            let p = Process()
+        func launch(_ name: String) throws -> TestProcess {
+            let p = TestProcess()
             p.executableURL = URL(fileURLWithPath: Self.binary)
             p.arguments = ["-c", dir.file("\(name).yaml")]
             p.standardError = FileHandle(forWritingAtPath: "/dev/null")

@@ -22,9 +22,9 @@ import TestSupport
             .write(toFile: conf, atomically: true, encoding: .utf8)
 
         let start = Date()
-        var procs: [(Process, Pipe)] = []
+        var procs: [(TestProcess, Pipe)] = []
         for i in 0..<50 {
-            let p = Process()
+            let p = TestProcess()
             p.executableURL = URL(fileURLWithPath: BuiltProducts.path("twill-cni"))
             p.environment = ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "pod\(i)", "CNI_NETNS": "/x", "CNI_IFNAME": "eth0", "CNI_PATH": "/x"]
             p.standardInput = FileHandle(forReadingAtPath: conf)

@@ -28,7 +28,7 @@ import Testing
         let confPath = dir.file("bird.conf"), sock = dir.file("bird.ctl")
         try config.write(toFile: confPath, atomically: true, encoding: .utf8)
         // BIRD in the foreground (-f), owned by this test and stopped on exit.
-        let bird = Process()
+        let bird = TestProcess()
         bird.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         bird.arguments = ["ip", "netns", "exec", ns, "bird", "-f", "-c", confPath, "-s", sock]
         bird.standardInput = FileHandle.nullDevice
@@ -91,12 +91,12 @@ import Testing
                          ipPools: [F.pool("10.244.0.0/16"), F.pool("10.250.0.0/16", disabled: true)],
                          blockAffinities: [F.affinity("a", "10.244.1.0/26"), F.affinity("b", "10.244.2.0/26")])
         }
-        var birds: [Process] = []
+        var birds: [TestProcess] = []
         defer { for b in birds { kill(b.processIdentifier, SIGKILL); b.waitUntilExit() } }
         for (ns, me) in [(nsA, "a"), (nsB, "b")] {
             let conf = dir.file("\(me).conf")
             try BIRDScenarios.render(snapshot(me)).write(toFile: conf, atomically: true, encoding: .utf8)
-            let bird = Process()
+            let bird = TestProcess()
             bird.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             bird.arguments = ["ip", "netns", "exec", ns, "bird", "-f", "-c", conf, "-s", dir.file("\(me).ctl")]
             bird.standardInput = FileHandle.nullDevice

@@ -9,7 +9,7 @@ final class NFTLab {
     let suffix = String(format: "%06x", UInt32.random(in: 0..<0xFFFFFF))
     let node: String
     private(set) var workloads: [String: Workload] = [:]
-    private var listeners: [Process] = []
+    private var listeners: [TestProcess] = []
 
     init() throws {
         node = "twn" + suffix
@@ -78,7 +78,7 @@ final class NFTLab {
             for s in r:
                 c, _ = s.accept(); c.close()
         """
-        let p = Process()
+        let p = TestProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["ip", "netns", "exec", ns, "timeout", "120", "/usr/bin/python3", "-c", script] + ports.map(String.init)
         p.standardOutput = FileHandle.nullDevice

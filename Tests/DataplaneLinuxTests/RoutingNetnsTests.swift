@@ -309,7 +309,7 @@ import TestSupport
             "workloads": [InputJSON.workload("pod-a", "calia1", ["10.244.1.5"], mac: t.wa.mac)],
             "localBlocks": ["10.244.1.0/26"],
         ])
-        let p = Process()
+        let p = TestProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["ip", "netns", "exec", t.a, Lab.tool, "run", "--input", inA]
         let out = Pipe()
@@ -356,7 +356,7 @@ import TestSupport
                 InputJSON.remote("node-b", address: "192.168.54.2/24", vtepMAC: "66:00:00:00:00:0b", tunnel: "10.244.2.0"),
             ])],
         ])
-        let p = Process()
+        let p = TestProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["ip", "netns", "exec", t.a, Lab.tool, "run", "--input", inA]
         let out = Pipe()

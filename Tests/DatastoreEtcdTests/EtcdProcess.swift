@@ -11,7 +11,7 @@ final class EtcdCluster: @unchecked Sendable {
         var clientPort: Int
         var peerPort: Int
         var dataDir: String
-        var process: Process?
+        var process: TestProcess?
         var clientEndpoint: String { "127.0.0.1:\(clientPort)" }
     }
 
@@ -75,7 +75,7 @@ final class EtcdCluster: @unchecked Sendable {
     func start(_ i: Int) throws {
         let m = members[i]
         let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
-        let p = Process()
+        let p = TestProcess()
         p.executableURL = URL(fileURLWithPath: Shell.which("etcd") ?? "/usr/bin/etcd")
         p.arguments = [
             "--name", m.name, "--data-dir", m.dataDir,

@@ -4,7 +4,7 @@ import TestSupport
 /// BIRD 2 (`bird -f`), one protocol per family, controlled with `birdc`.
 struct BirdPeer: PeerDaemon {
     let name = "bird"
-    private(set) var process: Process?
+    private(set) var process: TestProcess?
     private var ctl = ""
     /// RFC 5082 on BIRD's side (`ttl security on`).
     var ttlSecurity = false
@@ -54,7 +54,7 @@ struct BirdPeer: PeerDaemon {
 /// FRR's bgpd alone (`-Z`: no zebra), with its own config, pid and vty socket directory.
 struct FRRPeer: PeerDaemon {
     let name = "frr"
-    private(set) var process: Process?
+    private(set) var process: TestProcess?
     private var vty = ""
 
     mutating func start(lab: Lab, twillAS: String, passive: Bool, password: String?) throws {
@@ -120,7 +120,7 @@ struct FRRPeer: PeerDaemon {
 /// GoBGP 3 (`gobgpd`), routes injected and read with the `gobgp` CLI inside the namespace.
 struct GoBGPPeer: PeerDaemon {
     let name = "gobgp"
-    private(set) var process: Process?
+    private(set) var process: TestProcess?
 
     mutating func start(lab: Lab, twillAS: String, passive: Bool, password: String?) throws {
         var conf = """

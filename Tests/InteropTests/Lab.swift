@@ -15,8 +15,8 @@ final class Lab: @unchecked Sendable {
     let twNS: String
     let peerNS: String
     let dir: TempDir
-    private var processes: [Process] = []
-    private(set) var twill: Process?
+    private var processes: [TestProcess] = []
+    private(set) var twill: TestProcess?
 
     init() throws {
         twNS = "twt-\(suffix)"
@@ -55,8 +55,8 @@ final class Lab: @unchecked Sendable {
 
     /// Starts `args` inside `ns` (foreground daemons only), output to `dir/<log>`.
     @discardableResult
-    func spawn(in ns: String, _ args: [String], log: String) throws -> Process {
-        let p = Process()
+    func spawn(in ns: String, _ args: [String], log: String) throws -> TestProcess {
+        let p = TestProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["ip", "netns", "exec", ns] + args
         let fh = FileManager.default.createFile(atPath: dir.file(log), contents: nil)
@@ -142,8 +142,8 @@ final class Lab: @unchecked Sendable {
 
     // MARK: signals for the peer daemon
 
-    func freeze(_ p: Process) { kill(p.processIdentifier, SIGSTOP) }
-    func thaw(_ p: Process) { kill(p.processIdentifier, SIGCONT) }
+    func freeze(_ p: TestProcess) { kill(p.processIdentifier, SIGSTOP) }
+    func thaw(_ p: TestProcess) { kill(p.processIdentifier, SIGCONT) }
 }
 
 /// What a peer daemon shows about a route it received from Twill.
@@ -159,7 +159,7 @@ protocol PeerDaemon {
     /// Starts the daemon in `lab.peerNS`: AS 65002, peers 10.213.0.1 / fd00:213::1 (AS `twillAS`),
     /// announcing 192.0.2.0/24 and 2001:db8:2::/48.
     mutating func start(lab: Lab, twillAS: String, passive: Bool, password: String?) throws
-    var process: Process? { get }
+    var process: TestProcess? { get }
     func established(lab: Lab, _ twillAddress: String) -> Bool
     func route(lab: Lab, _ prefix: String) -> PeerRoute?
     /// Withdraws the peer's own 192.0.2.0/24.

@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 
 /// Runs helper commands from tests (tests may use `ip`/`nft` to look; product code never does).
 public enum Shell {
@@ -7,27 +8,11 @@ public enum Shell {
     @discardableResult
     public static func run(_ args: [String], stdin: String? = nil, env: [String: String]? = nil,
                            timeout: Double = 60) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        if let env { p.environment = ProcessInfo.processInfo.environment.merging(env) { _, n in n } }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out; p.standardError = err; p.standardInput = inp
-        try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? inp.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        nonisolated(unsafe) var outData = Data(), errData = Data()
-        let g = DispatchGroup()
-        g.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        if g.wait(timeout: .now() + timeout) == .timedOut {
-            p.terminate()
-            throw ShellError.timedOut(args)
-        }
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let environment = env.map { ProcessInfo.processInfo.environment.merging($0) { _, n in n } }
+        let out = try ChildProcess.run(args, input: stdin.map { Array($0.utf8) }, environment: environment,
+                                       timeout: timeout)
+        if out.timedOut { throw ShellError.timedOut(args) }
+        return Result(status: out.status, stdout: out.stdoutText, stderr: out.stderrText)
     }
 
     /// Runs and throws unless the exit status is 0.

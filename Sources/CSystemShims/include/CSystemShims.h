@@ -37,4 +37,14 @@ void twill_ignore_sigpipe(void);
 /// fill a sockaddr_un; returns -1 (ENAMETOOLONG) when the path does not fit.
 int twill_unix_bind(int fd, const char *path);
 int twill_unix_connect(int fd, const char *path);
+/// posix_spawnp(argv[0]) with stdin/stdout/stderr set to in_fd/out_fd/err_fd (-1 keeps ours;
+/// -2 means /dev/null) and EVERY other descriptor closed in the child (closefrom), so a child
+/// never inherits another child's pipes or sockets (Foundation.Process detects exit through an
+/// inherited socket, which breaks when a concurrently spawned child holds it). A non-empty
+/// `setpgid_self` puts the child in its own process group. envp NULL keeps our environment.
+/// Returns 0 and sets *pid, or an errno value.
+int twill_spawn(int *pid, const char *const argv[], const char *const envp[], int in_fd, int out_fd, int err_fd,
+                int own_group);
+/// pipe2(fds, O_CLOEXEC).
+int twill_pipe_cloexec(int fds[2]);
 #endif
