@@ -1,1 +1,0 @@
-// The node agent's pure core. See docs/node-agent.md.
