@@ -73,7 +73,7 @@ let package = Package(
         // health and metrics HTTP, the BIRD backend.
         .target(name: "NodeAgent", dependencies: [
             "NodeAgentCore", "Calc", "BGPSpeaker", "DataplaneLinux", "Dataplane", "IPAM", "ResourceClient",
-            "ResourceFormat", "Datastore", "DatastoreEtcd", "NodeModel", "NetCore", "Posix",
+            "ResourceFormat", "Datastore", "DatastoreEtcd", "NodeModel", "NetCore", "Posix", "CNetlink",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -27,6 +27,11 @@ public enum CollisionDecision: Hashable, Sendable {
     /// Deliver `.openCollisionDump` to the instance running the connection in this direction
     /// (it sends Cease 6/7 and closes); the other one survives.
     case close(ConnectionDirection)
+    /// Both connections run in the same direction: the peer opened another one while its
+    /// session is Established (it restarted without us noticing, e.g. a hard reboot). Deliver
+    /// `.openCollisionDump` to the Established instance if `established` (graceful restart was
+    /// negotiated: the peer restarted, RFC 4724 §4.2), else to the other one (RFC 4271 §6.8).
+    case closeSameDirection(established: Bool)
 }
 
 /// Connection collision resolution (RFC 4271 §6.8, RFC 6286 §2.3, RFC 4724 §4.2). Pure: the
@@ -34,9 +39,9 @@ public enum CollisionDecision: Hashable, Sendable {
 public enum CollisionResolver {
     public static func resolve(localRouterID: IPv4Address, localAS: ASNumber,
                                _ a: ConnectionView, _ b: ConnectionView) -> CollisionDecision {
-        guard a.direction != b.direction else { return .undecided }
         let relevant: Set<SessionState> = [.openSent, .openConfirm, .established]
         guard relevant.contains(a.state), relevant.contains(b.state) else { return .undecided }
+        let sameDirection = a.direction == b.direction
 
         // Exactly one is Established (both cannot be: the shell establishes one at a time).
         if (a.state == .established) != (b.state == .established) {
@@ -44,11 +49,13 @@ public enum CollisionResolver {
             if est.gracefulRestartNegotiated {
                 // RFC 4724 §4.2: a new OPEN from a GR peer while the old session is still up
                 // means the peer restarted: the old connection goes, its routes become stale.
-                return other.peerRouterID != nil ? .close(est.direction) : .undecided
+                guard other.peerRouterID != nil else { return .undecided }
+                return sameDirection ? .closeSameDirection(established: true) : .close(est.direction)
             }
             // RFC 4271 §6.8: a collision with an Established connection closes the new one.
-            return .close(other.direction)
+            return sameDirection ? .closeSameDirection(established: false) : .close(other.direction)
         }
+        guard !sameDirection else { return .undecided }
 
         guard let remoteID = a.peerRouterID ?? b.peerRouterID else { return .undecided }
         let outboundWins: Bool

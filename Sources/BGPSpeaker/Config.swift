@@ -10,11 +10,17 @@ public struct SpeakerConfig: Equatable, Sendable {
     public var controlSocket: String?
     public var peers: [PeerConfig]
     public var announce: [Announcement]
+    /// We are restarting with our forwarding state intact (the node agent sets it when it finds
+    /// its own kernel routes from a previous run): the OPENs of the first session with each peer
+    /// carry the graceful restart R bit (RFC 4724 §3). A runtime fact, not read from YAML
+    /// (`twill-bgpd --restarting`); `reload` keeps the running value.
+    public var restarting: Bool
 
     public init(routerID: IPv4Address, asNumber: ASNumber, listen: ListenConfig = .init(), controlSocket: String? = nil,
-                peers: [PeerConfig] = [], announce: [Announcement] = []) {
+                peers: [PeerConfig] = [], announce: [Announcement] = [], restarting: Bool = false) {
         self.routerID = routerID; self.asNumber = asNumber; self.listen = listen
         self.controlSocket = controlSocket; self.peers = peers; self.announce = announce
+        self.restarting = restarting
     }
 }
 
@@ -65,18 +71,28 @@ public struct PeerConfig: Equatable, Sendable {
     public var exportPolicy: RoutePolicy?
     /// What `node status` shows in "Peer type" (e.g. "node-to-node mesh"); default iBGP/eBGP.
     public var peerType: String?
+    /// Graceful restart (RFC 4724, with RFC 8538's N bit): the Restart Time we advertise, i.e.
+    /// how long the peer should keep our routes while we restart (0...4095 s; 0 = helper only,
+    /// BIRD's `graceful restart aware`). Default 120 s, as BIRD and Calico (BGPPeer
+    /// `maxRestartTime`). We help a peer that advertises it too: its routes stay, stale, for its
+    /// own restart time. nil: no capability, no helping (routes go when the session drops).
+    public var gracefulRestartTime: CalicoDuration?
+
+    public static let defaultGracefulRestartTime = CalicoDuration(seconds: 120)
 
     public init(name: String, address: IPAddress, port: UInt16 = 179, asNumber: ASNumber, passive: Bool = false,
                 password: String? = nil, holdTime: CalicoDuration = .init(seconds: 90),
                 keepaliveTime: CalicoDuration? = nil, multihop: Int? = nil, ttlSecurity: Bool = false,
                 addressFamilies: [UnicastFamily]? = nil, sourceAddress: IPAddress? = nil,
-                importPolicy: RoutePolicy? = nil, exportPolicy: RoutePolicy? = nil) {
+                importPolicy: RoutePolicy? = nil, exportPolicy: RoutePolicy? = nil,
+                gracefulRestartTime: CalicoDuration? = PeerConfig.defaultGracefulRestartTime) {
         self.name = name; self.address = address; self.port = port; self.asNumber = asNumber
         self.passive = passive; self.password = password; self.holdTime = holdTime
         self.keepaliveTime = keepaliveTime; self.multihop = multihop; self.ttlSecurity = ttlSecurity
         self.addressFamilies = addressFamilies ?? [UnicastFamily(address.family)]
         self.sourceAddress = sourceAddress; self.importPolicy = importPolicy; self.exportPolicy = exportPolicy
         self.peerType = nil
+        self.gracefulRestartTime = gracefulRestartTime
     }
 
     public func isEBGP(localAS: ASNumber) -> Bool { asNumber != localAS }
@@ -192,7 +208,8 @@ extension PeerConfig {
     init(node: Node, path: String) throws(ConfigError) {
         let f = try Fields(node, path: path)
         try f.only(["name", "address", "port", "asNumber", "passive", "password", "holdTime", "keepaliveTime",
-                    "multihop", "ttlSecurity", "addressFamilies", "sourceAddress", "import", "export", "peerType"])
+                    "multihop", "ttlSecurity", "addressFamilies", "sourceAddress", "import", "export", "peerType",
+                    "gracefulRestartTime"])
         let address = try f.required("address") { (v, p) throws(ConfigError) in try Fields.ip(v, p) }
         let name = try f.optional("name") { (v, p) throws(ConfigError) in try Fields.string(v, p) } ?? address.description
         let asn = try f.required("asNumber") { (v, p) throws(ConfigError) in try Fields.asn(v, p) }
@@ -246,9 +263,18 @@ extension PeerConfig {
         }
         let imp = try f.optional("import", policy)
         let exp = try f.optional("export", policy)
+        // A duration 0s–4095s (the capability's 12-bit field), true (120 s) or false (off).
+        let grTime = try f.optional("gracefulRestartTime") { (v, p) throws(ConfigError) -> CalicoDuration? in
+            if v.int == nil, let b = v.bool { return b ? PeerConfig.defaultGracefulRestartTime : nil }
+            let d = try Fields.duration(v, p)
+            guard d.milliseconds % 1000 == 0, d.seconds <= 4095 else {
+                throw ConfigError(p, "must be whole seconds from 0s to 4095s (RFC 4724 Restart Time), or false, got \(d)")
+            }
+            return d
+        } ?? PeerConfig.defaultGracefulRestartTime
         self.init(name: name, address: address, port: port, asNumber: asn, passive: passive, password: password,
                   holdTime: hold, keepaliveTime: keep, multihop: multihop, ttlSecurity: gtsm, addressFamilies: families,
-                  sourceAddress: source, importPolicy: imp, exportPolicy: exp)
+                  sourceAddress: source, importPolicy: imp, exportPolicy: exp, gracefulRestartTime: grTime)
         peerType = try f.optional("peerType") { (v, p) throws(ConfigError) in try Fields.string(v, p) }
     }
 }

@@ -13,6 +13,8 @@ enum PeerReport: Sendable {
     /// The session left Established: every route from it is gone.
     case down(IPAddress)
     case status(IPAddress, PeerRuntimeStatus)
+    /// The session received End-of-RIB for every negotiated family.
+    case endOfRIB(IPAddress)
 }
 
 /// A peer's status as the control socket shows it.
@@ -25,6 +27,8 @@ struct PeerRuntimeStatus: Sendable, Equatable {
     var prefixesSent = 0
     /// How many times the session reached Established (GoBGP's "flops" counts the other way).
     var establishedCount = 0
+    /// Graceful restart helper: the peer's routes kept as stale (0 = not helping).
+    var staleRoutes = 0
 }
 
 /// One BGP connection of a peer: the FSM instance that runs on it, the socket, its timers and
@@ -68,22 +72,32 @@ final class Peer: @unchecked Sendable {
     private var localAddress: IPAddress?
     private var status = PeerRuntimeStatus()
     private var stopped = false
+    /// Graceful restart helper state: the peer's stale routes and their deadlines.
+    private var staleRoutes = StaleRoutes()
+    private let staleTimer = QueueTimer()
+    /// Set by `.retainStaleRoutes`, consumed by the `.sessionDown` right after it.
+    private var retain: (families: Set<SessionFamily>, restartTime: Duration)?
+    /// Send the GR R bit until the first session with this peer is Established.
+    private var restarting: Bool
 
-    init(config: PeerConfig, localAS: ASNumber, routerID: IPv4Address, logger: Logger,
+    init(config: PeerConfig, localAS: ASNumber, routerID: IPv4Address, restarting: Bool = false, logger: Logger,
          clock: @escaping @Sendable () -> Instant, report: @escaping @Sendable (PeerReport) -> Void) {
         self.config = config
         self.localAS = localAS
         self.routerID = routerID
+        self.restarting = restarting
         self.queue = DispatchQueue(label: "twill.bgp.peer.\(config.address)")
         var l = logger
         l[metadataKey: "bgp.peer"] = "\(config.address)"
         self.logger = l
         self.clock = clock
         self.report = report
-        primary = ConnectionSlot(fsm: SessionFSM(config: Peer.sessionConfig(config, localAS: localAS, routerID: routerID)))
+        primary = ConnectionSlot(fsm: SessionFSM(config: Peer.sessionConfig(config, localAS: localAS, routerID: routerID,
+                                                                            restarting: restarting)))
     }
 
-    static func sessionConfig(_ c: PeerConfig, localAS: ASNumber, routerID: IPv4Address) -> PeerSessionConfig {
+    static func sessionConfig(_ c: PeerConfig, localAS: ASNumber, routerID: IPv4Address,
+                              restarting: Bool = false) -> PeerSessionConfig {
         var families: Set<BGPSession.AddressFamily> = []
         for f in c.addressFamilies { families.insert(f == .ipv4 ? .ipv4Unicast : .ipv6Unicast) }
         let keep = c.keepaliveTime.map { UInt16(clamping: $0.seconds) }
@@ -96,7 +110,11 @@ final class Peer: @unchecked Sendable {
             localAddress: c.sourceAddress, peerPort: c.port, password: c.password, passive: c.passive,
             holdTime: UInt16(clamping: c.holdTime.seconds), keepaliveTime: keep,
             openHoldTime: openHold, connectRetryTime: .seconds(5), idleHoldTime: .seconds(1), maxIdleHoldTime: .seconds(60),
-            families: families, gracefulRestart: nil)
+            families: families, gracefulRestart: c.gracefulRestartTime.map {
+                // F bit for every family: the node's kernel routes survive our restart.
+                LocalGracefulRestart(restartTime: UInt16(clamping: min($0.seconds, 4095)), restarting: restarting,
+                                     notification: true, preservedForwarding: families)
+            })
     }
 
     // MARK: control (called on queue)
@@ -111,10 +129,29 @@ final class Peer: @unchecked Sendable {
     func stop(subcode: UInt8, then done: (@Sendable () -> Void)? = nil) {
         dispatchPrecondition(condition: .onQueue(queue))
         stopped = true
+        staleTimer.cancel()
         if let s = secondary { handle(.manualStop(subcode: subcode), on: s) }
         handle(.manualStop(subcode: subcode), on: primary)
         guard let done else { return }
         waitForClose(tries: 20, done)
+    }
+
+    /// Our graceful restart: closes every connection without a NOTIFICATION (as a crash would,
+    /// and BIRD's `graceful restart` command does), so a peer that negotiated GR keeps our
+    /// routes for our restart time. The FSM is left as it is: the speaker is going away.
+    func abandon() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        stopped = true
+        staleTimer.cancel()
+        for slot in [primary, secondary].compactMap({ $0 }) {
+            slot.cancelTimers()
+            if let c = slot.connection {
+                slot.connection = nil
+                c.onEnd = nil
+                c.close()
+            }
+        }
+        secondary = nil
     }
 
     /// Calls `done` once no connection is left flushing (bounded: `tries` × 50 ms).
@@ -136,7 +173,7 @@ final class Peer: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         let old = config
         config = new
-        let newS = Peer.sessionConfig(new, localAS: localAS, routerID: routerID)
+        let newS = Peer.sessionConfig(new, localAS: localAS, routerID: routerID, restarting: restarting)
         var outcome = primary.fsm.reconfigure(newS)
         if case .inPlace = outcome, primary.fsm.state != .idle,
            old.multihop != new.multihop || old.ttlSecurity != new.ttlSecurity || old.sourceAddress != new.sourceAddress {
@@ -223,7 +260,7 @@ final class Peer: @unchecked Sendable {
             send(WireBridge.keepalive, on: slot)
         case .sendNotification(let n):
             logger.info("sending NOTIFICATION", metadata: ["bgp.notification": "\(n)"])
-            if slot === primary { status.lastError = "Sent: \(n)" }
+            if slot === primary { status.lastError = "Sent: \(Peer.text(n))" }
             send(WireBridge.encodeNotification(n), on: slot)
         case .sendRouteRefresh(let rr):
             send(WireBridge.encodeRouteRefresh(rr), on: slot)
@@ -241,10 +278,8 @@ final class Peer: @unchecked Sendable {
             slot.timers[kind]?.cancel()
         case .sessionEstablished(let neg):
             established(neg, on: slot)
-        case .retainStaleRoutes(let families, _):
-            // Graceful restart is not advertised (PeerSessionConfig.gracefulRestart = nil), so the
-            // FSM never asks; should it, the routes are withdrawn by the following sessionDown.
-            logger.debug("graceful restart not supported: withdrawing instead of retaining", metadata: ["bgp.families": "\(families)"])
+        case .retainStaleRoutes(let families, let restartTime):
+            retain = (families, restartTime)
         case .sessionDown(let reason):
             sessionDown(reason, on: slot)
         case .deliverUpdate:
@@ -252,6 +287,13 @@ final class Peer: @unchecked Sendable {
             slot.pendingUpdate = nil
         case .endOfRIBReceived(let af):
             logger.debug("End-of-RIB received", metadata: ["bgp.family": "\(af)"])
+            let gone = staleRoutes.endOfRIB(af)
+            if !gone.isEmpty {
+                logger.info("graceful restart: End-of-RIB, stale routes withdrawn",
+                            metadata: ["bgp.family": "\(af)", "bgp.stale": "\(gone.count)"])
+            }
+            withdrawStale(gone)
+            if slot.fsm.allEndOfRIBReceived { report(.endOfRIB(config.address)) }
         case .routeRefreshRequested(let rr):
             if rr.subtype == RouteRefreshMessage.request { refreshExport(family: rr.family) }
         case .stateChanged(let from, let to):
@@ -291,17 +333,26 @@ final class Peer: @unchecked Sendable {
         case .undecided:
             return
         case .close(let direction):
-            let loser = pv.direction == direction ? primary : s
             logger.info("connection collision: closing the \(direction) connection")
-            secondary = nil
-            handle(.openCollisionDump, on: loser)
-            loser.cancelTimers()
-            if loser === primary {
-                primary = s
-                s.fsm.promoteToPrimary()
-                status.state = s.fsm.state
-                publishStatus()
-            }
+            dump(pv.direction == direction ? primary : s, survivor: pv.direction == direction ? s : primary)
+        case .closeSameDirection(let established):
+            let primaryLoses = (primary.fsm.state == .established) == established
+            logger.info(established ? "peer reconnected (graceful restart): closing the old session"
+                                    : "second connection from the peer while Established: closing it")
+            dump(primaryLoses ? primary : s, survivor: primaryLoses ? s : primary)
+        }
+    }
+
+    /// Collision resolution chose `loser`: it sends Cease 6/7 and closes; `survivor` stays primary.
+    private func dump(_ loser: ConnectionSlot, survivor: ConnectionSlot) {
+        secondary = nil
+        handle(.openCollisionDump, on: loser)
+        loser.cancelTimers()
+        if loser === primary {
+            primary = survivor
+            survivor.fsm.promoteToPrimary()
+            status.state = survivor.fsm.state
+            publishStatus()
         }
     }
 
@@ -433,7 +484,7 @@ final class Peer: @unchecked Sendable {
             case .event(let e):
                 if case .notificationReceived(let n) = e {
                     logger.info("received NOTIFICATION", metadata: ["bgp.notification": "\(n)"])
-                    if slot === primary { status.lastError = "Received: \(n)" }
+                    if slot === primary { status.lastError = "Received: \(Peer.text(n))" }
                 }
                 handle(e, on: slot)
             case .update(let u):
@@ -456,6 +507,20 @@ final class Peer: @unchecked Sendable {
             "bgp.families": "\(neg.families.sorted().map(\.description))",
         ])
         adjRibOut.removeAll()
+        if restarting {
+            // Our restart is over for this peer once a session is up: later OPENs (after a
+            // flap) carry R = 0, as BIRD's once its recovery is done. In place (RFC 4724 §3).
+            restarting = false
+            let c = Peer.sessionConfig(config, localAS: localAS, routerID: routerID, restarting: false)
+            _ = primary.fsm.reconfigure(c)
+            _ = secondary?.fsm.reconfigure(c)
+        }
+        if staleRoutes.isHelping {
+            let gone = staleRoutes.sessionEstablished(neg, now: clock())
+            logger.info("graceful restart: peer is back; stale routes wait for its End-of-RIB",
+                        metadata: ["bgp.stale": "\(staleRoutes.staleCount)", "bgp.flushed": "\(gone.count)"])
+            withdrawStale(gone)
+        }
         // The initial advertisement; the FSM answers with End-of-RIB per family.
         refreshExport()
         for af in neg.families.sorted() { handle(.initialAdvertisementDone(af), on: slot) }
@@ -464,15 +529,59 @@ final class Peer: @unchecked Sendable {
     private func sessionDown(_ reason: SessionDownReason, on slot: ConnectionSlot) {
         logger.info("session down", metadata: ["reason": "\(reason)"])
         if case .holdTimerExpired = reason { status.lastError = "Hold timer expired" }
-        adjRibIn.removeAll()
         adjRibOut.removeAll()
-        status.prefixesReceived = 0
         status.prefixesSent = 0
+        if let r = retain {
+            // RFC 4724 §4.2 helper: keep the routes of the GR families, stale, for the peer's
+            // restart time; the others go now.
+            retain = nil
+            let gone = staleRoutes.sessionLost(retaining: r.families, restartTime: r.restartTime,
+                                               routes: adjRibIn.keys, now: clock())
+            logger.info("graceful restart: keeping the peer's routes as stale", metadata: [
+                "bgp.stale": "\(staleRoutes.staleCount)", "bgp.restartTime": "\(r.restartTime)",
+                "bgp.families": "\(r.families.sorted().map(\.description))",
+            ])
+            withdrawStale(gone)
+            return
+        }
+        staleRoutes.reset()
+        staleTimer.cancel()
+        adjRibIn.removeAll()
+        status.prefixesReceived = 0
+        status.staleRoutes = 0
         report(.down(config.address))
         publishStatus()
     }
 
+    /// Withdraws these routes of the peer (stale ones whose time is up), re-arms the stale timer.
+    private func withdrawStale(_ prefixes: [IPPrefix]) {
+        var changes: [IPPrefix: RouteAttributes?] = [:]
+        for p in prefixes where adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
+        if !changes.isEmpty { report(.routes(config.address, ebgp: config.isEBGP(localAS: localAS), changes)) }
+        status.prefixesReceived = adjRibIn.count
+        if let due = staleRoutes.nextDeadline {
+            let ms = max(0, due.milliseconds - clock().milliseconds)
+            staleTimer.schedule(on: queue, afterMilliseconds: ms, leeway: .milliseconds(100)) { @Sendable [weak self] in
+                guard let self else { return }
+                let gone = self.staleRoutes.expire(now: self.clock())
+                if !gone.isEmpty {
+                    self.logger.info("graceful restart: time is up, stale routes withdrawn", metadata: ["bgp.stale": "\(gone.count)"])
+                }
+                self.withdrawStale(gone)
+            }
+        } else {
+            staleTimer.cancel()
+        }
+        publishStatus()
+    }
+
     private func applyUpdate(_ u: ParsedUpdate) {
+        if staleRoutes.isHelping {
+            // Sent again, announced or withdrawn: no longer stale (RFC 4724 §4.2).
+            for p in u.withdrawn { staleRoutes.refreshed(p) }
+            for (p, _) in u.announced { staleRoutes.refreshed(p) }
+            if !staleRoutes.isHelping { staleTimer.cancel() }
+        }
         var changes: [IPPrefix: RouteAttributes?] = [:]
         for p in u.withdrawn where adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
         let accept = config.effectiveImport(localAS: localAS) == .all
@@ -543,7 +652,17 @@ final class Peer: @unchecked Sendable {
     }
 
     private func publishStatus() {
+        status.staleRoutes = staleRoutes.staleCount
         report(.status(config.address, status))
+    }
+}
+
+extension Peer {
+    /// A NOTIFICATION for the status line; a Hard Reset (RFC 8538) names the Cease it wraps:
+    /// "6/9 Cease: Hard Reset, 6/2 Cease: Administrative Shutdown".
+    static func text(_ n: BGPSession.NotificationMessage) -> String {
+        guard let inner = n.hardResetInner else { return "\(n)" }
+        return "\(n.code)/\(n.subcode) \(NotificationCode.name(code: n.code, subcode: n.subcode)), \(inner)"
     }
 }
 

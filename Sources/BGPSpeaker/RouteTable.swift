@@ -146,10 +146,16 @@ public struct RouteTable: Sendable {
     /// Best path, RFC 4271 §9.1.2.2 simplified for part 1: our own announcements first, then
     /// highest LOCAL_PREF (default 100), shortest AS_PATH, lowest ORIGIN, lowest MED between
     /// routes from the same neighbour AS, eBGP over iBGP, lowest peer address.
-    public func best(for prefix: IPPrefix) -> Route? {
+    public func best(for prefix: IPPrefix) -> Route? { best(for: prefix, learnedOnly: false) }
+
+    /// The best route learned from a peer (our own announcements left out): what the node agent
+    /// programs into the kernel.
+    public func bestLearned(for prefix: IPPrefix) -> Route? { best(for: prefix, learnedOnly: true) }
+
+    private func best(for prefix: IPPrefix, learnedOnly: Bool) -> Route? {
         guard let list = table[prefix] else { return nil }
         var best: Candidate?
-        for c in list {
+        for c in list where !(learnedOnly && c.source == .local) {
             if let b = best { if RouteTable.better(c.source, c.attributes, than: b.source, b.attributes) { best = c } } else { best = c }
         }
         return best.map { Route(prefix: prefix, source: $0.source, attributes: $0.attributes) }

@@ -24,10 +24,37 @@ public final class Speaker: @unchecked Sendable {
     private var rejected = 0
     private var started = false
     private let origin = DispatchTime.now().uptimeNanoseconds
+    private var routeObserver: (@Sendable ([BestRouteChange]) -> Void)?
+    /// Marks `queue` so read-only entry points called from the route observer (which runs on
+    /// it) do not deadlock.
+    private let onSpeakerQueue = DispatchSpecificKey<Bool>()
 
     public init(config: SpeakerConfig, logger: Logger) {
         self.config = config
         self.logger = logger
+        queue.setSpecific(key: onSpeakerQueue, value: true)
+    }
+
+    /// Runs `body` on the speaker queue, inline if already there.
+    private func onQueue<T>(_ body: () throws -> T) rethrows -> T {
+        if DispatchQueue.getSpecific(key: onSpeakerQueue) == true { return try body() }
+        return try queue.sync(execute: body)
+    }
+
+    /// Registers the observer of best peer-learned routes (call before `start()`). It is called
+    /// on the speaker's queue, once per processed UPDATE, withdrawal, session down or stale-route
+    /// flush, with every prefix whose best route from a peer changed (`best` nil: no peer route
+    /// left). Our own announcements are never reported. Routes a graceful-restart helper keeps
+    /// as stale do not change (nothing is reported) until they are re-announced or flushed.
+    /// The observer may call the read-only methods (`learnedBestRoutes()`, `routes()`,
+    /// `peerStatuses()`), but not `start`, `stop` or `reload`; hop to your own queue for slow work.
+    public func setRouteObserver(_ observer: @escaping @Sendable ([BestRouteChange]) -> Void) {
+        onQueue { routeObserver = observer }
+    }
+
+    /// Snapshot of the best peer-learned route of every prefix (for a resync), by prefix.
+    public func learnedBestRoutes() -> [Route] {
+        onQueue { rib.prefixes.compactMap { rib.bestLearned(for: $0) } }
     }
 
     deinit { assert(!started, "Speaker released without stop()") }
@@ -58,6 +85,7 @@ public final class Speaker: @unchecked Sendable {
             started = true
             for a in config.announce { rib.upsert(localRoute(a)) }
             for p in config.peers { addPeer(p) }
+            startInitialSync()
             logger.info("BGP speaker started", metadata: [
                 "bgp.as": "\(config.asNumber)", "bgp.routerID": "\(config.routerID)", "bgp.peers": "\(config.peers.count)",
             ])
@@ -74,16 +102,41 @@ public final class Speaker: @unchecked Sendable {
             p.queue.async { p.stop(subcode: BGPSession.CeaseSubcode.administrativeShutdown) { group.leave() } }
         }
         _ = group.wait(timeout: .now() + .seconds(2))
+        tearDown()
+        logger.info("BGP speaker stopped")
+    }
+
+    /// Stops for a graceful restart (RFC 4724; BIRD's `graceful restart` command): every
+    /// session's TCP connection is closed without a NOTIFICATION, so peers that negotiated
+    /// graceful restart keep our routes, stale, for `gracefulRestartTime` and keep forwarding
+    /// to us. Start the next speaker with `SpeakerConfig.restarting = true`; its End-of-RIB
+    /// ends the peers' wait. Peers without GR withdraw our routes as after a crash.
+    public func stopForGracefulRestart() {
+        let group = DispatchGroup()
+        let all: [Peer] = queue.sync { Array(peers.values) }
+        for p in all {
+            group.enter()
+            p.queue.async {
+                p.abandon()
+                group.leave()
+            }
+        }
+        _ = group.wait(timeout: .now() + .seconds(2))
+        tearDown()
+        logger.info("BGP speaker stopped for a graceful restart (no NOTIFICATION sent)")
+    }
+
+    private func tearDown() {
         // The control server's handler syncs onto this queue: close it outside, never inside.
         let ctl: ControlServer? = queue.sync {
             closeListeners()
             peers.removeAll()
+            initialSyncTimer.cancel()
             started = false
             defer { control = nil }
             return control
         }
         ctl?.close()
-        logger.info("BGP speaker stopped")
     }
 
     /// Applies a new configuration (SIGHUP): peers added, removed (Cease 6/3) or reconfigured
@@ -100,6 +153,7 @@ public final class Speaker: @unchecked Sendable {
             }
             let old = config
             config = new
+            config.restarting = old.restarting
             let oldPeers = Dictionary(uniqueKeysWithValues: old.peers.map { ($0.address, $0) })
             let newPeers = Dictionary(uniqueKeysWithValues: new.peers.map { ($0.address, $0) })
             for (addr, _) in oldPeers where newPeers[addr] == nil {
@@ -108,6 +162,8 @@ public final class Speaker: @unchecked Sendable {
                 setListenerKey(addr, nil)
                 p.queue.async { p.stop(subcode: BGPSession.CeaseSubcode.peerDeconfigured) {} }
                 routesFromPeerGone(addr)
+                awaitingSync.remove(addr)
+                synced.remove(addr)
                 logger.info("peer removed", metadata: ["bgp.peer": "\(addr)"])
             }
             for (addr, pc) in newPeers {
@@ -127,29 +183,31 @@ public final class Speaker: @unchecked Sendable {
             }
             for a in newA.subtracting(oldA) { if rib.upsert(localRoute(a)) { changed.insert(a.prefix) } }
             publish(changed)
+            checkInitialSync()
             logger.info("configuration reloaded")
         }
     }
 
     /// Connections from addresses that are not configured peers, closed at once.
-    public var rejectedConnections: Int { queue.sync { rejected } }
+    public var rejectedConnections: Int { onQueue { rejected } }
 
     /// Peers as the control socket reports them.
-    public func peerStatuses() -> [PeerStatus] { queue.sync { statusList() } }
+    public func peerStatuses() -> [PeerStatus] { onQueue { statusList() } }
 
     /// Every route in the Loc-RIB with the best one marked.
-    public func routes() -> [RouteStatus] { queue.sync { routeList() } }
+    public func routes() -> [RouteStatus] { onQueue { routeList() } }
 
     /// The ports the listeners are bound to (useful with `listen.port: 0` style tests).
     public func listeningAddresses() -> [SocketAddress] {
-        queue.sync { listeners.compactMap { try? $0.0.localAddress() } }
+        onQueue { listeners.compactMap { try? $0.0.localAddress() } }
     }
 
     // MARK: peers
 
     private func addPeer(_ pc: PeerConfig) {
         let addr = pc.address
-        let p = Peer(config: pc, localAS: config.asNumber, routerID: config.routerID, logger: logger, clock: clock) {
+        let p = Peer(config: pc, localAS: config.asNumber, routerID: config.routerID, restarting: config.restarting,
+                     logger: logger, clock: clock) {
             [weak self] r in
             guard let self else { return }
             self.queue.async { self.handle(r) }
@@ -183,26 +241,98 @@ public final class Speaker: @unchecked Sendable {
         case .routes(let addr, let ebgp, let changes):
             guard peers[addr] != nil else { return }
             var changed: Set<IPPrefix> = []
+            var learned: [BestRouteChange] = []
+            let src = RouteSource.peer(addr, ebgp: ebgp)
             for (prefix, attrs) in changes {
-                let src = RouteSource.peer(addr, ebgp: ebgp)
+                let before = rib.bestLearned(for: prefix)
                 let moved = attrs.map { rib.upsert(Route(prefix: prefix, source: src, attributes: $0)) }
                     ?? rib.remove(prefix: prefix, source: src)
                 if moved { changed.insert(prefix) }
+                let after = rib.bestLearned(for: prefix)
+                if after != before { learned.append(BestRouteChange(prefix: prefix, best: after)) }
             }
             publish(changed)
+            notify(learned)
         case .down(let addr):
+            guard peers[addr] != nil else { return }
             routesFromPeerGone(addr)
         case .status(let addr, let s):
             if peers[addr] != nil { peerStatus[addr] = s }
+        case .endOfRIB(let addr):
+            guard peers[addr] != nil else { return }
+            synced.insert(addr)
+            checkInitialSync()
         }
+    }
+
+    // MARK: initial sync (restarting side)
+
+    /// Calls `handler` once, on the speaker's queue, when every configured peer has sent
+    /// End-of-RIB for each family of its session (`true`), or when `timeout` has passed since
+    /// `start()` (`false`), whichever comes first. That is when a restarting node agent, which
+    /// kept its kernel routes (`SpeakerConfig.restarting`), can delete those that
+    /// `learnedBestRoutes()` no longer has (RFC 4724 §4.1; BIRD waits the same way for
+    /// `graceful restart wait`, 240 s). Call before `start()`. Peers added later by `reload`
+    /// are not waited for; removed ones no longer are.
+    public func setInitialSyncHandler(timeout: CalicoDuration = CalicoDuration(seconds: 240),
+                                      _ handler: @escaping @Sendable (_ allPeersSentEndOfRIB: Bool) -> Void) {
+        onQueue {
+            initialSync = handler
+            initialSyncTimeout = timeout
+        }
+    }
+
+    private var initialSync: (@Sendable (Bool) -> Void)?
+    private var initialSyncTimeout = CalicoDuration(seconds: 240)
+    private let initialSyncTimer = QueueTimer()
+    /// Peers that sent End-of-RIB for every family; the peers waited for.
+    private var synced: Set<IPAddress> = []
+    private var awaitingSync: Set<IPAddress> = []
+
+    private func startInitialSync() {
+        guard initialSync != nil else { return }
+        awaitingSync = Set(config.peers.map(\.address))
+        initialSyncTimer.schedule(on: queue, afterMilliseconds: initialSyncTimeout.milliseconds, leeway: .milliseconds(100)) {
+            @Sendable [weak self] in self?.finishInitialSync(complete: false)
+        }
+        checkInitialSync()
+    }
+
+    private func checkInitialSync() {
+        guard initialSync != nil, awaitingSync.isSubset(of: synced) else { return }
+        finishInitialSync(complete: true)
+    }
+
+    private func finishInitialSync(complete: Bool) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let h = initialSync, started else { return }
+        initialSync = nil
+        initialSyncTimer.cancel()
+        logger.info(complete ? "initial sync: End-of-RIB from every peer" : "initial sync: timed out waiting for End-of-RIB",
+                    metadata: ["bgp.waitingFor": "\(awaitingSync.subtracting(synced).sorted().map(\.description))"])
+        h(complete)
     }
 
     private func routesFromPeerGone(_ addr: IPAddress) {
         var changed: Set<IPPrefix> = []
+        var learned: [BestRouteChange] = []
         for src in [RouteSource.peer(addr, ebgp: true), .peer(addr, ebgp: false)] {
-            changed.formUnion(rib.removeAll(from: src))
+            for r in rib.routes(from: src) {
+                let before = rib.bestLearned(for: r.prefix)
+                if rib.remove(prefix: r.prefix, source: src) { changed.insert(r.prefix) }
+                let after = rib.bestLearned(for: r.prefix)
+                if after != before { learned.append(BestRouteChange(prefix: r.prefix, best: after)) }
+            }
         }
         publish(changed)
+        notify(learned)
+    }
+
+    /// One observer call per batch, in prefix order.
+    private func notify(_ changes: [BestRouteChange]) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !changes.isEmpty, started, let observer = routeObserver else { return }
+        observer(changes.sorted { $0.prefix < $1.prefix })
     }
 
     /// Sends best-route changes to every peer queue.
@@ -310,7 +440,13 @@ public final class Speaker: @unchecked Sendable {
             let s = peerStatus[pc.address] ?? PeerRuntimeStatus()
             let up = s.state == .established
             var info = s.state.rawValue
-            if !up, let e = s.lastError { info += " " + e }
+            if s.staleRoutes > 0 {
+                // Graceful restart helper: the peer's routes are kept, stale, until it is back
+                // and sends End-of-RIB (or its time is up).
+                info += " Graceful restart"
+            } else if !up, let e = s.lastError {
+                info += " " + e
+            }
             return PeerStatus(
                 name: pc.name, peerAddress: pc.address.description,
                 peerType: pc.peerType ?? (pc.isEBGP(localAS: config.asNumber) ? "eBGP" : "iBGP"),
@@ -333,6 +469,14 @@ public final class Speaker: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// The best route learned from peers for one prefix changed: `best` is the new one, or nil when
+/// no peer route is left. (Our own announcements are not reported.)
+public struct BestRouteChange: Sendable, Equatable {
+    public var prefix: IPPrefix
+    public var best: Route?
+    public init(prefix: IPPrefix, best: Route?) { self.prefix = prefix; self.best = best }
 }
 
 public struct ListenError: Error, CustomStringConvertible {

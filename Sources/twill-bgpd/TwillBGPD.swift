@@ -6,19 +6,27 @@ import Logging
 
 /// `twill-bgpd -c FILE`: Twill's standalone BGP speaker (docs/twill-bgpd.md).
 /// SIGHUP reloads the file (only sessions whose settings changed are reset); SIGTERM/SIGINT send
-/// Cease 6/2 to every peer and exit 0.
+/// Cease 6/2 to every peer and exit 0; SIGUSR1 stops for a graceful restart (sessions closed
+/// without NOTIFICATION, peers keep our routes) and exits 0.
 @main
 struct TwillBGPD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twill-bgpd",
         abstract: "Twill's BGP speaker daemon.",
-        discussion: "SIGHUP reloads the configuration; SIGTERM shuts every session down (Cease 6/2) and exits.")
+        discussion: """
+        SIGHUP reloads the configuration; SIGTERM shuts every session down (Cease 6/2) and exits; \
+        SIGUSR1 closes every session without a NOTIFICATION (graceful restart: peers keep our routes) and exits.
+        """)
 
     @Option(name: [.short, .customLong("config")], help: "The YAML configuration file.")
     var config: String
 
     @Flag(name: .customLong("check"), help: "Validate the configuration and exit.")
     var check = false
+
+    @Flag(name: .customLong("restarting"),
+          help: "We are restarting with forwarding state kept: set the graceful restart R bit in the first OPENs.")
+    var restarting = false
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -30,7 +38,7 @@ struct TwillBGPD: ParsableCommand {
     }
 
     func run() throws {
-        let parsed: SpeakerConfig
+        var parsed: SpeakerConfig
         do { parsed = try Self.load(config) } catch {
             Self.fail("\(config): \(error)")
         }
@@ -45,6 +53,7 @@ struct TwillBGPD: ParsableCommand {
             return h
         }
         let logger = Logger(label: "twill-bgpd")
+        parsed.restarting = restarting
         let speaker = Speaker(config: parsed, logger: logger)
         do { try speaker.start() } catch {
             Self.fail("\(error)")
@@ -66,7 +75,7 @@ struct TwillBGPD: ParsableCommand {
     static func installSignals(speaker: Speaker, path: String, logger: Logger) {
         let q = DispatchQueue(label: "twill.bgpd.signals")
         var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
+        for sig in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: q)
             if sig == SIGHUP {
@@ -75,6 +84,12 @@ struct TwillBGPD: ParsableCommand {
                     do { try speaker.reload(try load(path)) } catch {
                         logger.error("reload failed, keeping the running configuration: \(error)")
                     }
+                }
+            } else if sig == SIGUSR1 {
+                s.setEventHandler { @Sendable in
+                    logger.info("SIGUSR1: stopping for a graceful restart")
+                    speaker.stopForGracefulRestart()
+                    Foundation.exit(0)
                 }
             } else {
                 s.setEventHandler { @Sendable in

@@ -61,6 +61,24 @@ import Testing
              expected: .undecided),
     ]
 
+    /// The peer opens a second connection in the same direction while its session is
+    /// Established (it rebooted without a FIN reaching us).
+    @Test(arguments: [true, false], [ConnectionDirection.inbound, .outbound])
+    func sameDirectionWhileEstablished(gr: Bool, direction: ConnectionDirection) {
+        let est = ConnectionView(direction: direction, state: .established, peerRouterID: Self.high,
+                                 gracefulRestartNegotiated: gr)
+        let newcomer = ConnectionView(direction: direction, state: .openConfirm, peerRouterID: Self.high)
+        let expected: CollisionDecision = .closeSameDirection(established: gr)
+        #expect(CollisionResolver.resolve(localRouterID: Self.low, localAS: Fx.localAS, est, newcomer) == expected)
+        #expect(CollisionResolver.resolve(localRouterID: Self.low, localAS: Fx.localAS, newcomer, est) == expected)
+        // Before its OPEN arrives a GR newcomer proves nothing yet; without GR it goes at once.
+        let early = ConnectionView(direction: direction, state: .openSent)
+        #expect(CollisionResolver.resolve(localRouterID: Self.low, localAS: Fx.localAS, est, early)
+                == (gr ? .undecided : .closeSameDirection(established: false)))
+        // Two non-Established connections in one direction are not a collision.
+        #expect(CollisionResolver.resolve(localRouterID: Self.low, localAS: Fx.localAS, newcomer, early) == .undecided)
+    }
+
     @Test(arguments: cases)
     func resolve(c: Case) {
         #expect(CollisionResolver.resolve(localRouterID: c.local, localAS: c.localAS, c.outbound, c.inbound) == c.expected)

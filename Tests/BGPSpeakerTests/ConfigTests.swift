@@ -19,6 +19,7 @@ import Testing
         ttlSecurity: false
         import: all
         export: none
+        gracefulRestartTime: 5m
       - address: "fd00::2"
         asNumber: 65536
         passive: true
@@ -42,6 +43,7 @@ import Testing
         #expect(tor.multihop == 255 && tor.outgoingTTL(localAS: c.asNumber) == 255)
         #expect(tor.effectiveImport(localAS: c.asNumber) == .all && tor.effectiveExport(localAS: c.asNumber) == .none)
         #expect(tor.addressFamilies == [.ipv4])
+        #expect(tor.gracefulRestartTime == CalicoDuration(seconds: 300))
         let v6 = c.peers[1]
         #expect(v6.name == "fd00::2" && v6.passive && v6.multihop == 3 && v6.addressFamilies == [.ipv4, .ipv6])
         // RFC 8212: eBGP without explicit policy exchanges nothing.
@@ -58,6 +60,23 @@ import Testing
         #expect(p.effectiveKeepalive == CalicoDuration(seconds: 30))
         #expect(p.outgoingTTL(localAS: c.asNumber) == nil)  // iBGP: system default TTL
         #expect(p.effectiveImport(localAS: c.asNumber) == .all && p.effectiveExport(localAS: c.asNumber) == .all)
+        #expect(p.gracefulRestartTime == CalicoDuration(seconds: 120))  // BIRD's and Calico's default
+        #expect(!c.restarting)
+    }
+
+    @Test func gracefulRestartTimeForms() throws {
+        let c = try SpeakerConfig(yaml: """
+        routerID: 1.1.1.1
+        asNumber: 65000
+        peers:
+          - {address: 1.1.1.2, asNumber: 65000, gracefulRestartTime: false}
+          - {address: 1.1.1.3, asNumber: 65000, gracefulRestartTime: true}
+          - {address: 1.1.1.4, asNumber: 65000, gracefulRestartTime: 0}
+          - {address: 1.1.1.5, asNumber: 65000, gracefulRestartTime: 4095}
+          - {address: 1.1.1.6, asNumber: 65000, gracefulRestartTime: 1m}
+        """)
+        #expect(c.peers.map(\.gracefulRestartTime) == [nil, .init(seconds: 120), .init(seconds: 0), .init(seconds: 4095),
+                                                        .init(seconds: 60)])
     }
 
     @Test func ebgpDirectTTLAndGTSM() throws {
@@ -101,6 +120,12 @@ import Testing
         ("- 1\n- 2", "(top level): must be a mapping"),
         ("routerID: 1.1.1.1\nasNumber: 65000\nannounce: [{prefix: 10.0.0.0/24}, {prefix: 10.0.0.0/24}]",
          "announce[1].prefix: 10.0.0.0/24 is announced twice"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, gracefulRestartTime: 2h}]",
+         "peers[0].gracefulRestartTime: must be whole seconds from 0s to 4095s"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, gracefulRestartTime: 1500ms}]",
+         "peers[0].gracefulRestartTime: must be whole seconds from 0s to 4095s"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, gracefulRestartTime: later}]",
+         "peers[0].gracefulRestartTime: \"later\" is not a duration"),
     ])
     func rejectsWithFieldAndReason(yaml: String, expected: String) {
         do {

@@ -64,6 +64,9 @@ import TestSupport
         kill(pa.processIdentifier, SIGTERM)
         pa.waitUntilExit()
         #expect(pa.terminationStatus == 0)
-        #expect(eventually(timeout: 5) { bPeer()?.info.contains("Received: 6/2") == true }, "b: \(String(describing: bPeer()))")
+        // Both sides negotiated graceful restart with the N bit: the Cease goes out as a Hard
+        // Reset (RFC 8538 §5) wrapping 6/2, so B flushes A's routes instead of keeping them.
+        #expect(eventually(timeout: 5) { bPeer()?.info.contains("Received: 6/9 Cease: Hard Reset, 6/2") == true },
+                "b: \(String(describing: bPeer()))")
     }
 }

@@ -27,7 +27,8 @@ import TestSupport
     /// B: AS 65002 at `bAddr` (passive); A: AS `aAS` connecting from `aAddr`.
     static func pair(aAddr: String = "127.0.0.1", bAddr: String = "127.0.0.2", aAS: UInt32 = 65001,
                      passwords: (String?, String?) = (nil, nil), families: [UnicastFamily] = [.ipv4, .ipv6],
-                     aAnnounce: [Announcement], bAnnounce: [Announcement]) throws -> Pair {
+                     aAnnounce: [Announcement], bAnnounce: [Announcement],
+                     bObserver: (@Sendable ([BestRouteChange]) -> Void)? = nil) throws -> Pair {
         let dir = try TempDir("twill-spk")
         let aIP = IPAddress(aAddr)!, bIP = IPAddress(bAddr)!
         var bPeer = PeerConfig(name: "a", address: aIP, asNumber: ASNumber(aAS), passive: true, password: passwords.1,
@@ -37,6 +38,7 @@ import TestSupport
                                               listen: ListenConfig(address: bIP, port: 0),
                                               controlSocket: dir.file("b.sock"), peers: [bPeer], announce: bAnnounce),
                         logger: logger)
+        if let bObserver { b.setRouteObserver(bObserver) }
         try b.start()
         let port = try #require(b.listeningAddresses().first?.port)
         let aPeer = PeerConfig(name: "b", address: bIP, port: port, asNumber: ASNumber(65002), password: passwords.0,
