@@ -49,6 +49,8 @@ public struct ComponentReport: Hashable, Sendable {
     /// Whether this apply re-read the kernel state (full resync) instead of trusting its cache.
     public var resynced: Bool
     public var issues: [ApplyIssue]
+    /// Wall time of the apply, filled in by the shell that timed it (0 when unknown).
+    public var durationSeconds: Double = 0
 
     public init(component: DataplaneComponent, operations: Int = 0, resynced: Bool = false, issues: [ApplyIssue] = []) {
         self.component = component; self.operations = operations; self.resynced = resynced; self.issues = issues

@@ -9,7 +9,7 @@ struct Twillctl: ParsableCommand {
         abstract: "Manage Twill (Calico projectcalico.org/v3) resources.",
         subcommands: [
             Create.self, Apply.self, Replace.self, Delete.self, Get.self, Label.self, Patch.self,
-            Validate.self, Version.self, NodeCommand.self, IPAMCommand.self,
+            Validate.self, Version.self, NodeCommand.self, IPAMCommand.self, DatastoreCommand.self,
         ])
 
     @OptionGroup var global: GlobalOptions

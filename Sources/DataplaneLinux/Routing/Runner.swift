@@ -88,7 +88,9 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
             guard let self else { return }
             self.lock.withLock { self.pending = false }
             do {
-                let report = try self.dataplane.apply()
+                let started = DispatchTime.now().uptimeNanoseconds
+                var report = try self.dataplane.apply()
+                report.durationSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 self.lock.withLock { self.last = report }
                 self.onReport(report)
             } catch {

@@ -1,1 +1,0 @@
-// The node agent's shell. See docs/node-agent.md.
