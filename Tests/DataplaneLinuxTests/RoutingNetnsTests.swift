@@ -72,6 +72,17 @@ import TestSupport
         // A restarted reconciler over converged state changes nothing.
         let again = try lab.apply(t.a, input: inA)
         #expect(again.stdout.hasPrefix("apply: 0 operations"), "\(again.stdout)")
+
+        // The remote blocks go (node B withdrew them): their gateway routes, plain and ECMP, go too.
+        let gone = try lab.input("a-gone", [
+            "node": InputJSON.node("node-a", ipv4: "192.168.50.1/24"),
+            "workloads": [InputJSON.workload("pod-a", "calia1", ["10.244.1.5"], mac: t.wa.mac)],
+            "localBlocks": ["10.244.1.0/26"],
+        ])
+        expectApplied(try lab.apply(t.a, input: gone))
+        let left = try lab.ip(t.a, "route", "show", "proto", "247")
+        #expect(!left.contains("10.244.2.0/26") && !left.contains("10.244.4.0/26"), "\(left)")
+        #expect(left.contains("blackhole 10.244.1.0/26") && left.contains("10.244.1.5 dev calia1"), "\(left)")
     }
 
     @Test func vxlanDualStackPodsReachEachOtherAndDriftIsRepaired() throws {

@@ -101,6 +101,10 @@ extension KernelWriter {
         case .deleteRoute(let r):
             let route = Self.routeSkeleton(r)
             defer { rtnl_route_put(route) }
+            // Without a scope libnl guesses one (RT_SCOPE_LINK for a unicast route without next
+            // hops), and the kernel, which matches the scope on delete, finds no gateway route:
+            // ESRCH, counted as "already gone", and the route stayed. RT_SCOPE_NOWHERE matches any.
+            rtnl_route_set_scope(route, UInt8(RT_SCOPE_NOWHERE.rawValue))
             rc = rtnl_route_build_del_request(route, 0, &msg)
         case .setNeighbour(let k, let mac):
             let n = try buildNeighbour(k, mac: mac, links: &links)
