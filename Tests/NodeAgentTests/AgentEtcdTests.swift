@@ -1,0 +1,180 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 8's faults with the real `twill-node`, `twill-cni` and `twillctl` against a real etcd
+/// (see `AgentLab`): etcd down at start, etcd killed while the agents run, and a 3-member
+/// cluster losing its leader. Figures are printed with the prefix `agent+etcd:`.
+@Suite(.serialized) struct AgentEtcdTests {
+    static let setup = """
+        apiVersion: projectcalico.org/v3
+        kind: IPPool
+        metadata:
+          name: pool-a
+        spec:
+          cidr: 10.246.0.0/16
+        ---
+        apiVersion: projectcalico.org/v3
+        kind: BGPConfiguration
+        metadata:
+          name: default
+        spec:
+          asNumber: 64512
+        """
+
+    static func seconds(_ since: Date) -> String { String(format: "%.2f", Date().timeIntervalSince(since)) }
+
+    /// Whether `node`'s speaker (control socket) has a peer at `address`.
+    static func hasPeer(_ lab: AgentLab, _ node: String, _ address: String) -> Bool {
+        let out = (try? Shell.run([BuiltProducts.path("twillctl"), "node", "status", "--socket", lab.dir.file("\(node).ctl")],
+                                  timeout: 10).stdout) ?? ""
+        return out.contains(address)
+    }
+
+    /// Two nodes with a pod each, pinging: the lab every fault starts from.
+    static func twoNodesWithPods(_ lab: AgentLab) throws {
+        try lab.twillctl(["apply", "-f", "-"], stdin: setup)
+        for n in ["node-a", "node-b"] where lab.agents[n] == nil { try lab.startAgent(n) }
+        #expect(eventually(timeout: 30, interval: 0.2) { lab.nodesRegistered().isSuperset(of: ["node-a", "node-b"]) },
+                "nodes not registered: \(lab.nodesRegistered())\n\(lab.agentLog("node-b"))")
+        try lab.addPod("pa", on: "node-a")
+        try lab.addPod("pb", on: "node-b")
+        let t0 = Date()
+        let routed = eventually(timeout: 60, interval: 0.2) {
+            lab.routesBlock(on: "node-a", of: "pb") && lab.routesBlock(on: "node-b", of: "pa")
+        }
+        #expect(routed, "block routes missing:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))\n\(lab.agentLog("node-a"))")
+        let pinging = eventually(timeout: 30, interval: 0.2) { lab.ping("pa", "pb") && lab.ping("pb", "pa") }
+        #expect(pinging, "pods do not ping: A:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
+        print("agent+etcd: pods on A and B ping each other \(seconds(t0)) s after the second CNI ADD")
+    }
+
+    /// For `window` seconds: both pods ping each other every round and no route changes on
+    /// `nodes`. Returns (rounds, failed pings, nodes whose routes changed).
+    static func holdSteady(_ lab: AgentLab, nodes: [String], window: Double) -> (Int, Int, [String]) {
+        let before = nodes.map { lab.routes($0) }
+        let end = Date().addingTimeInterval(window)
+        var rounds = 0, failed = 0
+        var changed: Set<String> = []
+        while Date() < end {
+            rounds += 1
+            if !lab.ping("pa", "pb") { failed += 1 }
+            if !lab.ping("pb", "pa") { failed += 1 }
+            for (i, n) in nodes.enumerated() where lab.routes(n) != before[i] { changed.insert(n) }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return (rounds, failed, changed.sorted())
+    }
+
+    @Test func etcdDownAtStartThenKilledWhileRunning() throws {
+        guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping"]) else { return }
+        let lab = try AgentLab()
+        defer { lab.cleanup() }
+        try lab.addNode("node-a", index: 1)
+        try lab.addNode("node-b", index: 2)
+
+        // etcd down at start: the agent waits and says so.
+        try lab.startAgent("node-a")
+        let waiting = eventually(timeout: 30, interval: 0.1) { lab.agentLog("node-a").contains("waiting for the datastore") }
+        #expect(waiting, "agent log:\n\(lab.agentLog("node-a"))")
+        #expect(lab.agentRunning("node-a"))
+        #expect(!lab.agentLog("node-a").contains("node registered"))
+
+        try lab.startEtcd(0)
+        let etcdStarted = Date()
+        let registered = eventually(timeout: 30, interval: 0.05) { lab.agentLog("node-a").contains("node registered") }
+        #expect(registered, "agent log:\n\(lab.agentLog("node-a"))\netcd:\n\(lab.etcdLog(0))")
+        print("agent+etcd: node A registered \(seconds(etcdStarted)) s after etcd was started (agent waiting with backoff ≤ 5 s)")
+        #expect(lab.agentLog("node-a").contains("datastore is available"))
+        #expect(lab.nodesRegistered().contains("node-a"))
+
+        try Self.twoNodesWithPods(lab)
+
+        // etcd killed while running: nothing programmed goes, pods keep pinging.
+        lab.killEtcd(0)
+        let killed = Date()
+        let (rounds, failed, changed) = Self.holdSteady(lab, nodes: ["node-a", "node-b"], window: 6)
+        let outage = Date().timeIntervalSince(killed)
+        #expect(failed == 0, "\(failed) of \(2 * rounds) pings failed while etcd was down")
+        #expect(changed.isEmpty, "routes changed on \(changed) while etcd was down:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
+        #expect(lab.agentRunning("node-a") && lab.agentRunning("node-b"))
+        for n in ["node-a", "node-b"] {
+            #expect(lab.agentLog(n).contains("datastore unavailable"), "\(n) did not say etcd is away:\n\(lab.agentLog(n))")
+        }
+        print("agent+etcd: etcd down \(String(format: "%.1f", outage)) s: \(2 * rounds) pings, \(failed) lost; routes on A and B unchanged: \(changed.isEmpty)")
+
+        // A third node starts while etcd is still down; etcd comes back on the same data dir.
+        try lab.addNode("node-c", index: 3)
+        try lab.startAgent("node-c")
+        #expect(eventually(timeout: 30, interval: 0.1) { lab.agentLog("node-c").contains("waiting for the datastore") })
+        try lab.startEtcd(0)
+        let back = Date()
+        #expect(lab.waitForEtcd(), "etcd did not come back:\n\(lab.etcdLog(0))")
+        print("agent+etcd: etcd serving again \(seconds(back)) s after restart")
+        for n in ["node-a", "node-b"] {
+            #expect(eventually(timeout: 30, interval: 0.1) { lab.agentLog(n).contains("datastore is back") },
+                    "\(n) did not notice etcd is back:\n\(lab.agentLog(n))")
+        }
+        print("agent+etcd: agents A and B saw etcd back \(seconds(back)) s after restart")
+        // The change: node C registers and its mesh peers appear on A and B (watch catch-up).
+        let peered = eventually(timeout: 30, interval: 0.1) {
+            Self.hasPeer(lab, "node-a", "10.97.0.3") && Self.hasPeer(lab, "node-b", "10.97.0.3")
+        }
+        #expect(peered, "A/B have no peer for node C:\n\(lab.agentLog("node-a"))")
+        print("agent+etcd: node C (registered after etcd came back) is a peer on A and B \(seconds(back)) s after the restart")
+        try lab.addPod("pc", on: "node-c")
+        let podAdded = Date()
+        let caughtUp = eventually(timeout: 60, interval: 0.1) {
+            lab.routesBlock(on: "node-a", of: "pc") && lab.routesBlock(on: "node-b", of: "pc")
+        }
+        #expect(caughtUp, "routes to C's block missing:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))\n\(lab.agentLog("node-c"))")
+        print("agent+etcd: C's block routed on A and B \(seconds(podAdded)) s after C's pod was added, \(seconds(back)) s after etcd restart")
+        #expect(eventually(timeout: 30, interval: 0.2) { lab.ping("pa", "pc") && lab.ping("pc", "pb") })
+        // The earlier pods never stopped working.
+        #expect(lab.ping("pa", "pb") && lab.ping("pb", "pa"))
+        for n in ["node-a", "node-b", "node-c"] { #expect(lab.agentRunning(n), "\(n) exited:\n\(lab.agentLog(n))") }
+    }
+
+    @Test func threeMemberClusterLosesItsLeader() throws {
+        guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping"]) else { return }
+        let lab = try AgentLab(etcdMembers: 3)
+        defer { lab.cleanup() }
+        for i in 0..<3 { try lab.startEtcd(i) }
+        #expect(lab.waitForEtcd(), "cluster not serving:\n\(lab.etcdLog(0))")
+        try lab.addNode("node-a", index: 1)
+        try lab.addNode("node-b", index: 2)
+        try Self.twoNodesWithPods(lab)
+
+        var leader: Int?
+        #expect(eventually(timeout: 10, interval: 0.2) { leader = lab.leader(); return leader != nil })
+        let victim = leader ?? 0
+        lab.killEtcd(victim)
+        let killed = Date()
+        print("agent+etcd: killed etcd member m\(victim) (\(lab.etcdIPs[victim]), leader: \(leader != nil))")
+        let (rounds, failed, changed) = Self.holdSteady(lab, nodes: ["node-a", "node-b"], window: 5)
+        #expect(failed == 0, "\(failed) of \(2 * rounds) pings failed after the leader was killed")
+        #expect(changed.isEmpty, "routes changed on \(changed):\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
+        print("agent+etcd: after killing a member: \(2 * rounds) pings, \(failed) lost, routes unchanged: \(changed.isEmpty)")
+
+        // A change made afterwards reaches the agents: a third node with a pod.
+        try lab.addNode("node-c", index: 3)
+        try lab.startAgent("node-c")
+        let peered = eventually(timeout: 30, interval: 0.1) {
+            Self.hasPeer(lab, "node-a", "10.97.0.3") && Self.hasPeer(lab, "node-b", "10.97.0.3")
+        }
+        #expect(peered, "A/B have no peer for node C:\n\(lab.agentLog("node-a"))\n\(lab.agentLog("node-c"))")
+        try lab.addPod("pc", on: "node-c")
+        let caughtUp = eventually(timeout: 60, interval: 0.1) {
+            lab.routesBlock(on: "node-a", of: "pc") && lab.routesBlock(on: "node-b", of: "pc")
+        }
+        #expect(caughtUp, "routes to C's block missing:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
+        print("agent+etcd: node C + pod routed on A and B \(seconds(killed)) s after the member was killed")
+        #expect(eventually(timeout: 30, interval: 0.2) { lab.ping("pa", "pc") && lab.ping("pc", "pb") })
+        for n in ["node-a", "node-b", "node-c"] { #expect(lab.agentRunning(n), "\(n) exited:\n\(lab.agentLog(n))") }
+        // Nothing noticed beyond a log line: the agents never called the datastore unavailable.
+        for n in ["node-a", "node-b"] {
+            let log = lab.agentLog(n)
+            #expect(!log.contains("datastore unavailable"), "\(n):\n\(log)")
+        }
+    }
+}
