@@ -46,7 +46,7 @@ import Testing
         #expect(routed, "block routes missing:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))\n\(lab.agentLog("node-a"))")
         let pinging = eventually(timeout: 30, interval: 0.2) { lab.ping("pa", "pb") && lab.ping("pb", "pa") }
         #expect(pinging, "pods do not ping: A:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
-        print("agent+etcd: pods on A and B ping each other \(seconds(t0)) s after the second CNI ADD")
+        print("agent+etcd: pods on A and B ping each other \(Self.seconds(t0)) s after the second CNI ADD")
     }
 
     /// For `window` seconds: both pods ping each other every round and no route changes on
@@ -84,7 +84,7 @@ import Testing
         let etcdStarted = Date()
         let registered = eventually(timeout: 30, interval: 0.05) { lab.agentLog("node-a").contains("node registered") }
         #expect(registered, "agent log:\n\(lab.agentLog("node-a"))\netcd:\n\(lab.etcdLog(0))")
-        print("agent+etcd: node A registered \(seconds(etcdStarted)) s after etcd was started (agent waiting with backoff ≤ 5 s)")
+        print("agent+etcd: node A registered \(Self.seconds(etcdStarted)) s after etcd was started (agent waiting with backoff ≤ 5 s)")
         #expect(lab.agentLog("node-a").contains("datastore is available"))
         #expect(lab.nodesRegistered().contains("node-a"))
 
@@ -110,25 +110,25 @@ import Testing
         try lab.startEtcd(0)
         let back = Date()
         #expect(lab.waitForEtcd(), "etcd did not come back:\n\(lab.etcdLog(0))")
-        print("agent+etcd: etcd serving again \(seconds(back)) s after restart")
+        print("agent+etcd: etcd serving again \(Self.seconds(back)) s after restart")
         for n in ["node-a", "node-b"] {
             #expect(eventually(timeout: 30, interval: 0.1) { lab.agentLog(n).contains("datastore is back") },
                     "\(n) did not notice etcd is back:\n\(lab.agentLog(n))")
         }
-        print("agent+etcd: agents A and B saw etcd back \(seconds(back)) s after restart")
+        print("agent+etcd: agents A and B saw etcd back \(Self.seconds(back)) s after restart")
         // The change: node C registers and its mesh peers appear on A and B (watch catch-up).
         let peered = eventually(timeout: 30, interval: 0.1) {
             Self.hasPeer(lab, "node-a", "10.97.0.3") && Self.hasPeer(lab, "node-b", "10.97.0.3")
         }
         #expect(peered, "A/B have no peer for node C:\n\(lab.agentLog("node-a"))")
-        print("agent+etcd: node C (registered after etcd came back) is a peer on A and B \(seconds(back)) s after the restart")
+        print("agent+etcd: node C (registered after etcd came back) is a peer on A and B \(Self.seconds(back)) s after the restart")
         try lab.addPod("pc", on: "node-c")
         let podAdded = Date()
         let caughtUp = eventually(timeout: 60, interval: 0.1) {
             lab.routesBlock(on: "node-a", of: "pc") && lab.routesBlock(on: "node-b", of: "pc")
         }
         #expect(caughtUp, "routes to C's block missing:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))\n\(lab.agentLog("node-c"))")
-        print("agent+etcd: C's block routed on A and B \(seconds(podAdded)) s after C's pod was added, \(seconds(back)) s after etcd restart")
+        print("agent+etcd: C's block routed on A and B \(Self.seconds(podAdded)) s after C's pod was added, \(Self.seconds(back)) s after etcd restart")
         #expect(eventually(timeout: 30, interval: 0.2) { lab.ping("pa", "pc") && lab.ping("pc", "pb") })
         // The earlier pods never stopped working.
         #expect(lab.ping("pa", "pb") && lab.ping("pb", "pa"))
@@ -168,7 +168,7 @@ import Testing
             lab.routesBlock(on: "node-a", of: "pc") && lab.routesBlock(on: "node-b", of: "pc")
         }
         #expect(caughtUp, "routes to C's block missing:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
-        print("agent+etcd: node C + pod routed on A and B \(seconds(killed)) s after the member was killed")
+        print("agent+etcd: node C + pod routed on A and B \(Self.seconds(killed)) s after the member was killed")
         #expect(eventually(timeout: 30, interval: 0.2) { lab.ping("pa", "pc") && lab.ping("pc", "pb") })
         for n in ["node-a", "node-b", "node-c"] { #expect(lab.agentRunning(n), "\(n) exited:\n\(lab.agentLog(n))") }
         // Nothing noticed beyond a log line: the agents never called the datastore unavailable.
