@@ -49,22 +49,38 @@ import Testing
         print("agent+etcd: pods on A and B ping each other \(Self.seconds(t0)) s after the second CNI ADD")
     }
 
+    struct Steady { var rounds = 0, failed = 0, changed: [String] = [], logged: Double? }
+
     /// For `window` seconds: both pods ping each other every round and no route changes on
-    /// `nodes`. Returns (rounds, failed pings, nodes whose routes changed).
-    static func holdSteady(_ lab: AgentLab, nodes: [String], window: Double) -> (Int, Int, [String]) {
+    /// `nodes`; `logged` is when every node's log first held `line` (seconds into the window).
+    static func holdSteady(_ lab: AgentLab, nodes: [String], window: Double, line: String) -> Steady {
         let before = nodes.map { lab.routes($0) }
-        let end = Date().addingTimeInterval(window)
-        var rounds = 0, failed = 0
+        let start = Date(), end = start.addingTimeInterval(window)
+        var r = Steady()
         var changed: Set<String> = []
         while Date() < end {
-            rounds += 1
-            if !lab.ping("pa", "pb") { failed += 1 }
-            if !lab.ping("pb", "pa") { failed += 1 }
+            r.rounds += 1
+            if !lab.ping("pa", "pb") { r.failed += 1 }
+            if !lab.ping("pb", "pa") { r.failed += 1 }
             for (i, n) in nodes.enumerated() where lab.routes(n) != before[i] { changed.insert(n) }
-            Thread.sleep(forTimeInterval: 0.2)
+            if r.logged == nil, nodes.allSatisfy({ lab.agentLog($0).contains(line) }) {
+                r.logged = Date().timeIntervalSince(start)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
         }
-        return (rounds, failed, changed.sorted())
+        r.changed = changed.sorted()
+        return r
     }
+
+    static let peerTOR = """
+        apiVersion: projectcalico.org/v3
+        kind: BGPPeer
+        metadata:
+          name: tor
+        spec:
+          peerIP: 10.97.0.200
+          asNumber: 65001
+        """
 
     @Test func etcdDownAtStartThenKilledWhileRunning() throws {
         guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping"]) else { return }
@@ -93,15 +109,15 @@ import Testing
         // etcd killed while running: nothing programmed goes, pods keep pinging.
         lab.killEtcd(0)
         let killed = Date()
-        let (rounds, failed, changed) = Self.holdSteady(lab, nodes: ["node-a", "node-b"], window: 6)
+        let down = Self.holdSteady(lab, nodes: ["node-a", "node-b"], window: 6, line: "datastore unavailable")
         let outage = Date().timeIntervalSince(killed)
-        #expect(failed == 0, "\(failed) of \(2 * rounds) pings failed while etcd was down")
-        #expect(changed.isEmpty, "routes changed on \(changed) while etcd was down:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
+        #expect(down.failed == 0, "\(down.failed) of \(2 * down.rounds) pings failed while etcd was down")
+        #expect(down.changed.isEmpty, "routes changed on \(down.changed) while etcd was down:\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
         #expect(lab.agentRunning("node-a") && lab.agentRunning("node-b"))
         for n in ["node-a", "node-b"] {
             #expect(lab.agentLog(n).contains("datastore unavailable"), "\(n) did not say etcd is away:\n\(lab.agentLog(n))")
         }
-        print("agent+etcd: etcd down \(String(format: "%.1f", outage)) s: \(2 * rounds) pings, \(failed) lost; routes on A and B unchanged: \(changed.isEmpty)")
+        print("agent+etcd: etcd down \(String(format: "%.1f", outage)) s: \(2 * down.rounds) pings, \(down.failed) lost; routes on A and B unchanged: \(down.changed.isEmpty); both agents logged \"datastore unavailable\" \(down.logged.map { String(format: "%.2f", $0) } ?? "never") s after the kill")
 
         // A third node starts while etcd is still down; etcd comes back on the same data dir.
         try lab.addNode("node-c", index: 3)
@@ -116,6 +132,14 @@ import Testing
                     "\(n) did not notice etcd is back:\n\(lab.agentLog(n))")
         }
         print("agent+etcd: agents A and B saw etcd back \(Self.seconds(back)) s after restart")
+        // A change right after: a global BGPPeer reaches both speakers through the resumed watches.
+        try lab.twillctl(["apply", "-f", "-"], stdin: Self.peerTOR)
+        let applied = Date()
+        let followed = eventually(timeout: 30, interval: 0.05) {
+            Self.hasPeer(lab, "node-a", "10.97.0.200") && Self.hasPeer(lab, "node-b", "10.97.0.200")
+        }
+        #expect(followed, "the BGPPeer applied after the restart did not reach A and B:\n\(lab.agentLog("node-a"))")
+        print("agent+etcd: BGPPeer applied after the restart on A and B's speakers \(Self.seconds(applied)) s after twillctl apply returned, \(Self.seconds(back)) s after etcd restart")
         // The change: node C registers and its mesh peers appear on A and B (watch catch-up).
         let peered = eventually(timeout: 30, interval: 0.1) {
             Self.hasPeer(lab, "node-a", "10.97.0.3") && Self.hasPeer(lab, "node-b", "10.97.0.3")
@@ -151,12 +175,19 @@ import Testing
         lab.killEtcd(victim)
         let killed = Date()
         print("agent+etcd: killed etcd member m\(victim) (\(lab.etcdIPs[victim]), leader: \(leader != nil))")
-        let (rounds, failed, changed) = Self.holdSteady(lab, nodes: ["node-a", "node-b"], window: 5)
-        #expect(failed == 0, "\(failed) of \(2 * rounds) pings failed after the leader was killed")
-        #expect(changed.isEmpty, "routes changed on \(changed):\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
-        print("agent+etcd: after killing a member: \(2 * rounds) pings, \(failed) lost, routes unchanged: \(changed.isEmpty)")
+        let after = Self.holdSteady(lab, nodes: ["node-a", "node-b"], window: 5, line: "datastore unavailable")
+        #expect(after.failed == 0, "\(after.failed) of \(2 * after.rounds) pings failed after the leader was killed")
+        #expect(after.changed.isEmpty, "routes changed on \(after.changed):\nA:\n\(lab.routes("node-a"))\nB:\n\(lab.routes("node-b"))")
+        print("agent+etcd: after killing a member: \(2 * after.rounds) pings, \(after.failed) lost, routes unchanged: \(after.changed.isEmpty)")
+        // A change made afterwards reaches the agents: a global BGPPeer.
+        try lab.twillctl(["apply", "-f", "-"], stdin: Self.peerTOR)
+        let applied = Date()
+        #expect(eventually(timeout: 30, interval: 0.05) {
+            Self.hasPeer(lab, "node-a", "10.97.0.200") && Self.hasPeer(lab, "node-b", "10.97.0.200")
+        }, "the BGPPeer did not reach A and B:\n\(lab.agentLog("node-a"))")
+        print("agent+etcd: BGPPeer applied after the kill on A and B's speakers \(Self.seconds(applied)) s after twillctl apply returned")
 
-        // A change made afterwards reaches the agents: a third node with a pod.
+        // And a third node with a pod.
         try lab.addNode("node-c", index: 3)
         try lab.startAgent("node-c")
         let peered = eventually(timeout: 30, interval: 0.1) {
