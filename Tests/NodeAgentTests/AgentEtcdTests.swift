@@ -83,7 +83,7 @@ import Testing
         """
 
     @Test func etcdDownAtStartThenKilledWhileRunning() throws {
-        guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping"]) else { return }
+        guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping", "curl"]) else { return }
         let lab = try AgentLab()
         defer { lab.cleanup() }
         try lab.addNode("node-a", index: 1)
@@ -117,6 +117,8 @@ import Testing
         for n in ["node-a", "node-b"] {
             #expect(lab.agentLog(n).contains("datastore unavailable"), "\(n) did not say etcd is away:\n\(lab.agentLog(n))")
         }
+        let ready = lab.readiness("node-a")
+        #expect(ready.contains("datastore unavailable") && ready.hasSuffix("HTTP 503"), "readiness while etcd is down: \(ready)")
         print("agent+etcd: etcd down \(String(format: "%.1f", outage)) s: \(2 * down.rounds) pings, \(down.failed) lost; routes on A and B unchanged: \(down.changed.isEmpty); both agents logged \"datastore unavailable\" \(down.logged.map { String(format: "%.2f", $0) } ?? "never") s after the kill")
 
         // A third node starts while etcd is still down; etcd comes back on the same data dir.
@@ -131,6 +133,8 @@ import Testing
             #expect(eventually(timeout: 30, interval: 0.1) { lab.agentLog(n).contains("datastore is back") },
                     "\(n) did not notice etcd is back:\n\(lab.agentLog(n))")
         }
+        #expect(eventually(timeout: 10, interval: 0.1) { !lab.readiness("node-a").contains("datastore") },
+                "readiness after etcd is back: \(lab.readiness("node-a"))")
         print("agent+etcd: agents A and B saw etcd back \(Self.seconds(back)) s after restart")
         // A change right after: a global BGPPeer reaches both speakers through the resumed watches.
         try lab.twillctl(["apply", "-f", "-"], stdin: Self.peerTOR)
@@ -160,7 +164,7 @@ import Testing
     }
 
     @Test func threeMemberClusterLosesItsLeader() throws {
-        guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping"]) else { return }
+        guard Privileged.check("agent with etcd", needs: ["etcd", "etcdctl", "ip", "ping", "curl"]) else { return }
         let lab = try AgentLab(etcdMembers: 3)
         defer { lab.cleanup() }
         for i in 0..<3 { try lab.startEtcd(i) }

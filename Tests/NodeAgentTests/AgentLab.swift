@@ -4,7 +4,7 @@ import TestSupport
 /// A small cluster of real processes for the agent's datastore faults: a "hub" network namespace
 /// holding a bridge (10.97.0.254/24 and, for a 3-member cluster, .253 and .252) and the etcd
 /// members, node namespaces (10.97.0.N/24 on a veth into the bridge) each running the built
-/// `twill-node` with the native speaker, and pod namespaces wired by the built `twill-cni` run
+/// `twill-node` with the native speaker (`/readiness` on 127.0.0.1:9099 in its namespace), and pod namespaces wired by the built `twill-cni` run
 /// inside their node's namespace. Every namespace and process is removed by `cleanup()`.
 final class AgentLab: @unchecked Sendable {
     struct Pod { var name: String; var node: String; var ip: String }
@@ -146,7 +146,8 @@ final class AgentLab: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir.file("bird-\(name)"), withIntermediateDirectories: true)
         try spawn("agent-\(name)", ns: ns, [
             BuiltProducts.path("twill-node"), "--node-name", name, "--datastore", url, "--ip", "\(address)/24",
-            "--control-socket", dir.file("\(name).ctl"), "--health-port", "0", "--metrics-port", "0",
+            "--control-socket", dir.file("\(name).ctl"), "--health-port", "9099", "--health-host", "127.0.0.1",
+            "--metrics-port", "0",
             "--bird-dir", dir.file("bird-\(name)"),
         ]) { agents[name] = $0 }
     }
@@ -155,6 +156,13 @@ final class AgentLab: @unchecked Sendable {
     func etcdLog(_ i: Int) -> String { String(log("etcd-m\(i)").suffix(2000)) }
     func log(_ name: String) -> String {
         (try? String(contentsOfFile: dir.file("\(name).log"), encoding: .utf8)) ?? ""
+    }
+
+    /// The agent's `/readiness` answer (status line code and body), from inside its namespace.
+    func readiness(_ name: String) -> String {
+        guard let ns = nodeNS[name] else { return "" }
+        return (try? Shell.run(["ip", "netns", "exec", ns, "curl", "-s", "-m", "3", "-w", " HTTP %{http_code}",
+                                "http://127.0.0.1:9099/readiness"], timeout: 10).stdout) ?? ""
     }
 
     func agentRunning(_ name: String) -> Bool { agents[name]?.isRunning ?? false }
