@@ -10,7 +10,9 @@ swift build
 bash scripts/watchdog.sh "${TWILL_TEST_TIME_LIMIT:-1500}" swift test
 bash scripts/fuzz.sh --seconds 20
 if [ "$(id -u)" = 0 ]; then
-  examples/lab/lab run --nodes 3
+  examples/lab/lab run --nodes 3 --mode none
+  examples/lab/lab run --nodes 3 --mode vxlan --datastore etcd
+  examples/lab/lab run --nodes 3 --backend bird
 elif [ "${TWILL_REQUIRE_PRIVILEGED:-}" = 1 ]; then
   echo "lab: TWILL_REQUIRE_PRIVILEGED=1 but not root" >&2; exit 1
 else

@@ -415,7 +415,16 @@ final class Peer: @unchecked Sendable {
             slot.connection = nil
             self.logger.debug("connection ended", metadata: ["reason": "\(why)"])
             if slot === self.primary, slot.fsm.state != .established { self.status.lastError = "Socket: \(why)" }
-            self.handle(.tcpConnectionFails, on: slot)
+            // A send that fails (peer reset) ends the connection while actions are being
+            // performed — e.g. inside `sendOpen`. Handling the failure there would run the FSM
+            // re-entrantly and the rest of the outer actions (OpenSent's hold timer, its state)
+            // would then overwrite the failure: a session stuck in OpenSent with no socket. So
+            // the event is delivered after the current actions, as for write progress.
+            self.queue.async { [weak self, weak slot] in
+                // Not when a new connection took the slot meanwhile: the FSM has moved on.
+                guard let self, let slot, slot.connection == nil else { return }
+                self.handle(.tcpConnectionFails, on: slot)
+            }
         }
         conn.onWriteProgress = { [weak self, weak slot] in
             guard let self, let slot, slot.connection === conn, slot.fsm.state == .established else { return }

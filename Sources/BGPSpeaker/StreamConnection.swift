@@ -1,3 +1,4 @@
+import Glibc
 import Dispatch
 import Posix
 import SystemPackage
@@ -85,6 +86,25 @@ public final class StreamConnection: @unchecked Sendable {
         } else {
             r.resume()
         }
+        armReadinessCheck()
+    }
+
+    /// A second way to notice input: twice a second, a zero-timeout poll(2). On Linux a read
+    /// source on a socket whose write source is suspended and resumed around it has been seen
+    /// to miss the event of a reset that came right after our first send (a session then sat in
+    /// OpenSent until its 240 s hold timer; RefusedPeerTests). Two syscalls per second per
+    /// connection buys that this can never go unnoticed for longer.
+    private let readinessCheck = QueueTimer()
+
+    private func armReadinessCheck() {
+        readinessCheck.schedule(on: queue, afterMilliseconds: 500, leeway: .milliseconds(100)) { [weak self] in
+            guard let self, !self.isClosed else { return }
+            if !self.connecting, self.socket.isOpen {
+                var p = pollfd(fd: self.socket.descriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, 0) > 0, p.revents != 0 { self.readable() }
+            }
+            if !self.isClosed { self.armReadinessCheck() }
+        }
     }
 
     /// Queues bytes and writes what the socket takes now.
@@ -123,6 +143,7 @@ public final class StreamConnection: @unchecked Sendable {
         isClosed = true
         onRead = nil; onConnect = nil; onWriteProgress = nil
         flushDeadline.cancel()
+        readinessCheck.cancel()
         defer { keepAlive = nil }
         guard let r = readSource, let w = writeSource else {
             socket.close()
@@ -195,16 +216,24 @@ public final class StreamConnection: @unchecked Sendable {
     private func readable() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !isClosed else { return }
+        // Drain until the socket would block (bounded, for fairness between connections): an
+        // end of stream that arrived with the last bytes is seen now, not left to an event that
+        // may never come.
         var buf: [UInt8] = []
+        var ended: ConnectionEnd?
         do {
-            switch try socket.read(appendingTo: &buf) {
-            case .wouldBlock: return
-            case .processed(0): end(.closedByPeer)
-            case .processed: onRead?(buf)
+            reading: while buf.count < 1 << 20 {
+                switch try socket.read(appendingTo: &buf) {
+                case .wouldBlock: break reading
+                case .processed(0): ended = .closedByPeer; break reading
+                case .processed: continue
+                }
             }
         } catch {
-            end(.failed(error))
+            ended = .failed(error)
         }
+        if !buf.isEmpty { onRead?(buf) }
+        if let ended, !isClosed { end(ended) }
     }
 
     private func end(_ why: ConnectionEnd) {

@@ -10,6 +10,12 @@ import NodeModel
 /// on an outage keep the cache (and so everything programmed from it), retry with backoff, and
 /// catch up from the last revision seen.
 ///
+/// A watch may ride out an outage by itself (etcd's reconnects from its last revision), which
+/// would hide the outage from the syncer; so while the watches run the store is probed every
+/// `probeInterval` seconds (one cheap `currentRevision`, off the syncer's queue) and an outage is
+/// said once ("datastore unavailable") and its end once ("datastore is back"), and shows in
+/// `unavailableReason` (readiness) meanwhile.
+///
 /// `onChange` runs on the syncer's queue with the whole cache whenever it changed (coalesced:
 /// a burst of events gives one call) and says whether the cache is in sync with the store.
 public final class DatastoreSyncer: @unchecked Sendable {
@@ -35,16 +41,21 @@ public final class DatastoreSyncer: @unchecked Sendable {
     private var stopped = false
     private var retryDelay = 0.1
     private var lastError: String?
+    /// Set while the probe finds the store away although the watches still stand.
+    private var probeFailure: String?
+    private let probeInterval: Double
     /// When the last event arrived and the revision it carried (watch lag for metrics).
     public private(set) var lastEventAt: Date?
 
-    public init(store: any Datastore, logger: Logger, onChange: @escaping @Sendable (State) -> Void) {
+    public init(store: any Datastore, logger: Logger, probeInterval: Double = 2,
+                onChange: @escaping @Sendable (State) -> Void) {
         self.store = store
         self.logger = logger
+        self.probeInterval = probeInterval
         self.onChange = onChange
     }
 
-    public func start() { queue.async { self.resync() } }
+    public func start() { queue.async { self.resync(); self.scheduleProbe() } }
 
     public func stop() {
         let ws: [any WatchHandle] = queue.sync { stopped = true; defer { watches = [] }; return watches }
@@ -54,7 +65,7 @@ public final class DatastoreSyncer: @unchecked Sendable {
     /// Whether the cache reflects the store (false while the store is away or re-listing).
     public var isInSync: Bool { queue.sync { synced.count == Self.prefixes.count } }
 
-    public var unavailableReason: String? { queue.sync { lastError } }
+    public var unavailableReason: String? { queue.sync { lastError ?? probeFailure } }
 
     // MARK: on `queue`
 
@@ -84,8 +95,11 @@ public final class DatastoreSyncer: @unchecked Sendable {
             fail("\(error)")
             return
         }
-        if lastError != nil { logger.info("datastore is back; resynchronised", metadata: ["revision": "\(rev)"]) }
+        if lastError != nil || probeFailure != nil {
+            logger.info("datastore is back; resynchronised", metadata: ["revision": "\(rev)"])
+        }
         lastError = nil
+        probeFailure = nil
         retryDelay = 0.1
         cache = fresh
         revision = rev
@@ -96,13 +110,44 @@ public final class DatastoreSyncer: @unchecked Sendable {
         for w in watches { w.cancel() }
         watches = []
         synced = []
-        if lastError == nil {
+        if lastError == nil && probeFailure == nil {
             logger.error("datastore unavailable; keeping everything programmed and retrying", metadata: ["error": "\(reason)"])
         }
         lastError = reason
         let delay = retryDelay
         retryDelay = min(retryDelay * 2, 5)
         queue.asyncAfter(deadline: .now() + delay) { [weak self] in self?.resync() }
+    }
+
+    private func scheduleProbe() {
+        guard probeInterval > 0 else { return }
+        queue.asyncAfter(deadline: .now() + probeInterval) { [weak self] in self?.probe() }
+    }
+
+    /// Asks the store for its revision while the watches run (a failed listing already reports
+    /// and retries by itself). The call may block up to the store's timeout: not on `queue`.
+    private func probe() {
+        guard !stopped else { return }
+        guard lastError == nil, !watches.isEmpty else { scheduleProbe(); return }
+        let store = self.store
+        DispatchQueue.global().async { [weak self] in
+            let failure: String?
+            do { _ = try store.currentRevision(); failure = nil } catch { failure = "\(error)" }
+            guard let self else { return }
+            self.queue.async { self.probed(failure) }
+        }
+    }
+
+    private func probed(_ failure: String?) {
+        guard !stopped else { return }
+        if let failure, probeFailure == nil, lastError == nil {
+            logger.error("datastore unavailable; keeping everything programmed, the watches retry with backoff",
+                         metadata: ["error": "\(failure)", "revision": "\(revision)"])
+        } else if failure == nil, probeFailure != nil {
+            logger.info("datastore is back; the watches catch up from the last revision seen", metadata: ["revision": "\(revision)"])
+        }
+        probeFailure = lastError == nil ? failure : nil
+        scheduleProbe()
     }
 
     private func handle(_ event: WatchEvent, prefix: String, generation gen: Int) {
