@@ -13,6 +13,10 @@ if [ "$(id -u)" = 0 ]; then
   examples/lab/lab run --nodes 3 --mode none
   examples/lab/lab run --nodes 3 --mode vxlan --datastore etcd
   examples/lab/lab run --nodes 3 --backend bird
+  # IPIP on real kernel code: this kernel has none, so Debian's 6.1 kernel in a qemu (TCG) VM runs
+  # the IPIP dataplane tests and the IPIP and CrossSubnet-IPIP labs with captures (docs/vm.md).
+  swift build --build-tests
+  examples/vm/run --timeout 1500 -- bash -c 'scripts/vm-test.sh && examples/vm/lab-capture --nodes 3 --mode ipip && examples/vm/lab-capture --nodes 4 --mode crosssubnet --encap ipip'
 elif [ "${TWILL_REQUIRE_PRIVILEGED:-}" = 1 ]; then
   echo "lab: TWILL_REQUIRE_PRIVILEGED=1 but not root" >&2; exit 1
 else

@@ -209,7 +209,7 @@ import TestSupport
         let lab = try Lab()
         defer { lab.cleanup() }
         let t = try twoNodes(lab, net: 52)
-        let probe = try Shell.run(["ip", "-n", t.a, "link", "add", "tprobe0", "type", "ipip"])
+        let probe = try Shell.run(["ip", "-n", t.a, "link", "add", "tprobe0", "type", "ipip", "remote", "192.0.2.1", "local", "192.0.2.2"])
         guard probe.status != 0 else {
             print("SKIP ipip error path: this kernel has IPIP support")
             return
