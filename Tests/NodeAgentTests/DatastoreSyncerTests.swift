@@ -1,4 +1,5 @@
 import Datastore
+import Dispatch
 import Foundation
 import Logging
 import NodeModel
@@ -9,6 +10,19 @@ import TestSupport
 
 /// The agent's view of the datastore: list + watch, coalesced, kept across an outage.
 @Suite struct DatastoreSyncerTests {
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var set = false
+        /// True the first time only.
+        func setFirst() -> Bool { lock.withLock { defer { set = true }; return !set } }
+    }
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func inc() { lock.withLock { n += 1 } }
+        var value: Int { lock.withLock { n } }
+    }
+
     final class Recorder: @unchecked Sendable {
         private let lock = NSLock()
         private var states: [DatastoreSyncer.State] = []
@@ -47,13 +61,33 @@ import TestSupport
         let store = MemoryDatastore()
         let client = ResourceClient(datastore: store)
         let rec = Recorder()
-        let syncer = DatastoreSyncer(store: store, logger: Logger(label: "test")) { rec.add($0) }
+        // The consumer is held inside its first call after the initial sync while a burst of
+        // writes arrives: the events queue up behind it and must come out as one more call.
+        let hold = DispatchSemaphore(value: 0)
+        let held = DispatchSemaphore(value: 0)
+        let holding = Flag()
+        let syncer = DatastoreSyncer(store: store, logger: Logger(label: "test")) { state in
+            rec.add(state)
+            if state.inSync, holding.setFirst() {
+                held.signal()
+                hold.wait()
+            }
+        }
         syncer.start()
         defer { syncer.stop() }
-        #expect(eventually(timeout: 5) { rec.last?.inSync == true })
+        #expect(held.wait(timeout: .now() + 10) == .success)
         let before = rec.count
-        for i in 0..<200 { _ = try client.apply([try Self.pool("p\(i)", "10.\(i).0.0/16")]) }
-        #expect(eventually(timeout: 10) { rec.last?.resources.count == 200 })
-        #expect(rec.count - before < 200, "each event gave its own recompute")
+        // A second watch on the same prefix is the barrier: once it has seen every write, the
+        // syncer's watch (fed by the same commits) has handed its events to the held queue.
+        let barrier = Counter()
+        let bw = try store.watch(prefix: "/calico/resources/v3/", afterRevision: try store.currentRevision()) { e in
+            if case .put = e { barrier.inc() }
+        }
+        defer { bw.cancel() }
+        for i in 0..<30 { _ = try client.apply([try Self.pool("p\(i)", "10.\(i).0.0/16")]) }
+        #expect(eventually(timeout: 10) { barrier.value == 30 })
+        hold.signal()
+        #expect(eventually(timeout: 10) { rec.last?.resources.count == 30 })
+        #expect(rec.count - before <= 3, "the burst gave \(rec.count - before) recomputes")
     }
 }
