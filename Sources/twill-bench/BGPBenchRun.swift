@@ -34,6 +34,9 @@ struct BGPBenchRun {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
+        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3)
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) CPUs, "
+              + "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB, load average \(load.joined(separator: " ")) at start")
         var rows: [BGPBenchRow] = []
         rows.append(baseline(streams))
         print(line(rows.last!, bird: nil)); fflush(nil)
@@ -44,6 +47,8 @@ struct BGPBenchRun {
             rows.append(row)
             print(line(row, bird: nil)); fflush(nil)
         }
+        let endLoad = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3)
+        print("load average \(endLoad.joined(separator: " ")) at the end")
         let bird = rows.first { $0.name == "bird" && $0.failure == nil }
         print("\n| daemon | load time (s) | prefixes/s | peak RSS (MiB) | time ÷ BIRD | RSS ÷ BIRD | withdraw all (s) | feeder done writing (s) | first prefix out (s) | daemon CPU (s) |")
         print("|---|---|---|---|---|---|---|---|---|---|")
@@ -51,7 +56,7 @@ struct BGPBenchRun {
     }
 
     func line(_ r: BGPBenchRow, bird: BGPBenchRow?) -> String {
-        func f(_ v: Double?, _ p: Int = 2) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "–" }
+        func f(_ v: Double?, _ p: Int = 3) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "–" }
         let rss = r.peakRSSKiB.map { Double($0) / 1024 }
         let rate = r.loadSeconds.map { Double(options.prefixes) / $0 }
         let tr = r.loadSeconds.flatMap { t in bird?.loadSeconds.map { t / $0 } }
