@@ -17,7 +17,7 @@ struct BGPBench: ParsableCommand {
 
     @Option(help: "IPv4 /24 prefixes the feeder announces.") var prefixes = 1_000_000
     @Option(help: "Distinct attribute sets (MED varies).") var attrSets = 100_000
-    @Option(help: "Seconds allowed per daemon (handshake, load and withdrawal).") var timeout = 300.0
+    @Option(help: "Seconds allowed per daemon for the sessions and the full load, and again for the withdraw-all phase.") var timeout = 300.0
     @Option(help: "Daemons to run, comma-separated (twill, bird, gobgp, frr).") var daemons = "twill,bird,gobgp,frr"
     @Option(help: "twill-bgpd binary (default: beside twill-bench).") var twillBgpd: String?
     @Flag(help: "Skip the withdraw-all phase.") var noWithdraw = false

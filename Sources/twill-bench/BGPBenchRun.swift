@@ -101,19 +101,19 @@ struct BGPBenchRun {
         Thread.detachNewThread {
             do { try s.announce.write(to: feeder); wrote.set(announce: monotonic()) } catch { wrote.fail("\(error)") }
         }
-        func wait(_ done: () -> Double?) throws -> Double {
+        func wait(until limit: Double, _ done: () -> Double?) throws -> Double {
             while true {
                 let snap = m.snapshot
                 if let t = done() { return t }
                 if let e = snap.error { throw BenchError("monitor: \(e) after \(snap.ann) announced, \(snap.wd) withdrawn") }
                 if let e = wrote.failure { throw BenchError("feeder: \(e)") }
-                if monotonic() > deadline {
+                if monotonic() > limit {
                     throw BenchError("timed out: monitor had \(snap.ann) of \(options.prefixes) announced, \(snap.wd) withdrawn")
                 }
                 usleep(2_000)
             }
         }
-        let allAnn = try wait { m.snapshot.allAnn }
+        let allAnn = try wait(until: deadline) { m.snapshot.allAnn }
         row.loadSeconds = allAnn - start
         row.firstPrefixSeconds = m.snapshot.first.map { $0 - start }
         row.feederWriteSeconds = wrote.announce.map { $0 - start }
@@ -121,7 +121,10 @@ struct BGPBenchRun {
         usleep(500_000)
         let wstart = monotonic()
         Thread.detachNewThread { do { try s.withdraw.write(to: feeder) } catch { wrote.fail("\(error)") } }
-        let allWd = try wait { m.snapshot.allWd }
+        let wdeadline = monotonic() + options.timeout
+        let allWd: Double
+        do { allWd = try wait(until: wdeadline) { m.snapshot.allWd } }
+        catch { throw BenchError("withdraw phase: \(error)") }
         row.withdrawSeconds = allWd - wstart
     }
 
