@@ -9,7 +9,7 @@ import ResourceClient
 @main
 struct TwillBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "twill-bench", abstract: "Twill benchmarks.", subcommands: [DatastoreBench.self])
+        commandName: "twill-bench", abstract: "Twill benchmarks.", subcommands: [DatastoreBench.self, BGPBench.self])
 }
 
 struct DatastoreBench: ParsableCommand {
