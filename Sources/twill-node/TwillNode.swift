@@ -50,18 +50,31 @@ struct Run: ParsableCommand {
     var controlSocket: String = "/run/twill/twill-node.ctl"
     @Option(name: .long, help: "BGP speaker: native (Twill's own) or bird (env TWILL_BGP_BACKEND).")
     var bgpBackend: String?
-    @Option(name: .long, help: "Port of /liveness and /readiness; 0 disables.")
-    var healthPort: Int = 9099
-    @Option(name: .long, help: "Port of the Prometheus /metrics; 0 disables.")
-    var metricsPort: Int = 9091
+    @Option(name: .long, help: "Port of /liveness and /readiness; 0 disables (env FELIX_HEALTHPORT; default 9099).")
+    var healthPort: Int?
+    @Option(name: .long, help: "Port of the Prometheus /metrics; 0 disables (env FELIX_PROMETHEUSMETRICSPORT when FELIX_PROMETHEUSMETRICSENABLED is true; default 9091).")
+    var metricsPort: Int?
     @Option(name: .long, help: "Address the health and metrics ports bind.")
     var healthHost: String = "0.0.0.0"
-    @Option(name: .long, help: "Log level: debug, info, warning, error.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "Log level: debug, info, warning, error (env TWILL_LOG_LEVEL).")
+    var logLevel: String?
     @Option(name: .long, help: "Directory for the BIRD backend's config and socket.")
     var birdDir: String = "/run/twill"
 
+    /// An integer flag, else an integer environment variable (named in the error), else a default.
+    static func port(_ flag: Int?, env name: String, default value: Int) throws -> Int {
+        if let flag { return flag }
+        guard let text = env(name) else { return value }
+        guard let n = Int(text), (0...65535).contains(n) else { throw ValidationError("\(name): \"\(text)\" is not a port") }
+        return n
+    }
+
     func run() throws {
+        let logLevel = self.logLevel ?? env("TWILL_LOG_LEVEL") ?? "info"
+        let healthPort = try Self.port(self.healthPort, env: "FELIX_HEALTHPORT", default: 9099)
+        let metricsEnabled = (env("FELIX_PROMETHEUSMETRICSENABLED") ?? "true").lowercased() != "false"
+        let envMetricsPort = try Self.port(nil, env: "FELIX_PROMETHEUSMETRICSPORT", default: 9091)
+        let metricsPort = self.metricsPort ?? (metricsEnabled ? envMetricsPort : 0)
         guard let level = Logger.Level(rawValue: logLevel.lowercased() == "warn" ? "warning" : logLevel.lowercased()) else {
             throw ValidationError("--log-level: \"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -89,7 +102,8 @@ struct Run: ParsableCommand {
             ipv6: ip6 ?? env("IP6") ?? env("IP6_AUTODETECTION_METHOD") ?? "none",
             asNumber: asNumber, controlSocket: controlSocket, backend: backend,
             healthPort: healthPort, metricsPort: metricsPort, healthHost: healthHost,
-            birdConfigPath: birdDir + "/bird-\(name).cfg", birdSocket: birdDir + "/bird-\(name).ctl")
+            birdConfigPath: birdDir + "/bird-\(name).cfg", birdSocket: birdDir + "/bird-\(name).ctl",
+            defaultPool: try DefaultPool(environment: ProcessInfo.processInfo.environment))
         let agent = NodeAgent(options: options, logger: logger)
         // SIGTERM/SIGINT: clean shutdown, routes stay programmed.
         signal(SIGTERM, SIG_IGN)

@@ -22,16 +22,19 @@ public struct AgentOptions: Sendable {
     public var birdConfigPath: String
     public var birdSocket: String
     public var labels: [String: String]
+    /// calico-node's default pool from `CALICO_IPV4POOL_*`, created when no pool exists.
+    public var defaultPool: DefaultPool?
 
     public init(nodeName: String, datastoreURL: String? = nil, ipv4: String = "autodetect", ipv6: String = "none",
                 asNumber: ASNumber? = nil, controlSocket: String? = nil, backend: Backend = .native,
                 healthPort: Int = 9099, metricsPort: Int = 9091, healthHost: String = "0.0.0.0",
                 birdConfigPath: String = "/run/twill/bird.cfg", birdSocket: String = "/run/twill/bird.ctl",
-                labels: [String: String] = [:]) {
+                labels: [String: String] = [:], defaultPool: DefaultPool? = nil) {
         self.nodeName = nodeName; self.datastoreURL = datastoreURL; self.ipv4 = ipv4; self.ipv6 = ipv6
         self.asNumber = asNumber; self.controlSocket = controlSocket; self.backend = backend
         self.healthPort = healthPort; self.metricsPort = metricsPort; self.healthHost = healthHost
         self.birdConfigPath = birdConfigPath; self.birdSocket = birdSocket; self.labels = labels
+        self.defaultPool = defaultPool
     }
 }
 

@@ -81,6 +81,9 @@ public final class NodeAgent: @unchecked Sendable {
         _ = try Startup.register(client: client, name: opts.nodeName, ipv4: v4, ipv6: v6, asNumber: opts.asNumber,
                                  labels: opts.labels)
         logger.info("node registered", metadata: ["node": "\(opts.nodeName)"])
+        if let pool = opts.defaultPool, try pool.ensure(client: client) {
+            logger.info("created the default IPv4 pool", metadata: ["cidr": "\(pool.cidr)"])
+        }
 
         // Dataplane: kernel routes left by a previous run stay until the first plan is in sync.
         let dp = try LinuxRoutingDataplane(options: LinuxRoutingOptions(workloadInterfacePrefixes: ["tw"]),
