@@ -1,4 +1,5 @@
 import Foundation
+import Posix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,49 +73,14 @@ enum BIRDSubprocess {
     }
 
     /// Runs `argv` to completion, capturing stdout and stderr; killed (SIGKILL) after `timeout`
-    /// seconds. `status` is the exit code, or 128 + signal.
+    /// seconds. `status` is the exit code, or 128 + signal. (Posix.ChildProcess does the work:
+    /// the same spawn with every other descriptor closed and our own pid reaped.)
     static func run(_ argv: [String], timeout: Double) throws(SpawnError) -> Output {
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard makePipe(&outPipe) else { throw SpawnError(argv: argv, errno: errno) }
-        guard makePipe(&errPipe) else {
-            let e = errno
-            close(outPipe[0]); close(outPipe[1])
-            throw SpawnError(argv: argv, errno: e)
+        let r: ChildProcess.Output
+        do { r = try ChildProcess.run(argv, timeout: timeout) } catch {
+            throw SpawnError(argv: argv, errno: error.errno.rawValue)
         }
-        let pid: pid_t
-        do {
-            pid = try spawn(argv, stdoutFD: outPipe[1], stderrFD: errPipe[1])
-        } catch {
-            for fd in outPipe + errPipe { close(fd) }
-            throw error
-        }
-        close(outPipe[1]); close(errPipe[1])
-        defer { close(outPipe[0]); close(errPipe[0]) }
-
-        var out: [UInt8] = [], err: [UInt8] = []
-        var open = [outPipe[0]: true, errPipe[0]: true]
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while open.values.contains(true) {
-            let left = deadline.timeIntervalSinceNow
-            if left <= 0 { timedOut = true; break }
-            var fds = open.filter(\.value).map { pollfd(fd: $0.key, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&fds, nfds_t(fds.count), Int32(min(left, 1) * 1000) + 1)
-            if n < 0 && errno != EINTR { break }
-            for p in fds where p.revents != 0 {
-                let r = read(p.fd, &buf, buf.count)
-                if r > 0 {
-                    if p.fd == outPipe[0] { out += buf[0..<r] } else { err += buf[0..<r] }
-                } else if r == 0 || (errno != EINTR && errno != EAGAIN) {
-                    open[p.fd] = false
-                }
-            }
-        }
-        if timedOut { kill(pid, SIGKILL) }
-        let status = waitForExit(pid)
-        return Output(status: status, stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
+        return Output(status: r.status, stdout: r.stdoutText, stderr: r.stderrText, timedOut: r.timedOut)
     }
 
     /// pipe() with both ends close-on-exec (glibc's pipe2 is not visible without _GNU_SOURCE).
