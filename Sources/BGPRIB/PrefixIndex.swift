@@ -118,15 +118,23 @@ struct PrefixIndex {
         }
     }
 
-    /// Fibonacci hashing of the packed key; the top bits pick the bucket.
+    /// A 64-bit mix (MurmurHash3's finaliser) of the packed key; the top bits pick the bucket.
+    /// Prefixes of a feed are dense runs (10.0.0.0/24, 10.0.1.0/24...): the mix spreads them.
     private func hash(_ p: IPPrefix) -> UInt64 {
         switch p.address {
-        case .v4(let a): return (UInt64(a.value) << 8 | UInt64(p.length)) &* 0x9E37_79B9_7F4A_7C15
-        case .v6(let a):
-            var h = a.high &* 0x9E37_79B9_7F4A_7C15
-            h = (h ^ (h >> 29) ^ a.low) &* 0xBF58_476D_1CE4_E5B9
-            return (h ^ UInt64(p.length) ^ (h >> 31)) &* 0x9E37_79B9_7F4A_7C15
+        case .v4(let a): return Self.mix(UInt64(a.value) << 8 | UInt64(p.length))
+        case .v6(let a): return Self.mix(a.high ^ Self.mix(a.low ^ UInt64(p.length)))
         }
+    }
+
+    private static func mix(_ k: UInt64) -> UInt64 {
+        var h = k
+        h ^= h >> 33
+        h = h &* 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h = h &* 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
     }
 
     private mutating func place(_ slot: Int32, hash h: UInt64) {

@@ -231,25 +231,27 @@ public struct RIB {
     @discardableResult
     public mutating func announce(from: PeerID, attributes attrs: RouteAttributes,
                                   prefixes: some Collection<IPPrefix>) -> ImportRejection? {
-        let peer = peers[Int(from.raw)]
+        // Only the policy: a copy of the whole PeerState would share its pending arrays and make
+        // every insert below copy them.
+        let policy = peers[Int(from.raw)].policy
         if from != .local {
-            let rejection = RIBPolicy.importCheck(attrs.path, from: peer.policy.type, local: local,
-                                                 allowASIn: peer.policy.allowASIn)
-            if rejection != nil || !peer.policy.importAll {
+            let rejection = RIBPolicy.importCheck(attrs.path, from: policy.type, local: local,
+                                                 allowASIn: policy.allowASIn)
+            if rejection != nil || !policy.importAll {
                 withdraw(from: from, prefixes: prefixes)
                 return rejection
             }
         }
-        let filters = peer.policy.importFilters
+        let filters = policy.importFilters
         var id: Int32 = -1
         for p in prefixes {
-            if from != .local && !peer.policy.families.contains(p.family) {
+            if from != .local && !policy.families.contains(p.family) {
                 removePath(from: from.raw, prefix: p)
                 continue
             }
             if !filters.isEmpty {
                 var a = attrs.path
-                let subject = FilterSubject(prefix: p, peerType: peer.policy.type, learnedFromPeer: true)
+                let subject = FilterSubject(prefix: p, peerType: policy.type, learnedFromPeer: true)
                 if case .rejected = RouteFilter.evaluate(filters, direction: .importing, subject: subject, attrs: &a) {
                     removePath(from: from.raw, prefix: p)
                     continue
@@ -344,33 +346,46 @@ public struct RIB {
     /// source attribute set), or a withdrawal where something was sent and nothing is exported
     /// now.
     public mutating func drain(_ id: PeerID, limit: Int) -> OutboundBatch {
-        var p = peers[Int(id.raw)]
-        guard p.up, p.group >= 0, !p.pending.isEmpty else { return OutboundBatch() }
-        peers[Int(id.raw)].pending = []  // keep the array uniquely referenced below
-        let take = min(limit, p.pending.count)
+        let i = Int(id.raw)
+        let g = peers[i].group
+        guard peers[i].up, g >= 0, !peers[i].pending.isEmpty, var group = groups.removeValue(forKey: g) else {
+            return OutboundBatch()
+        }
+        // Moved out, worked on, moved back: copies of these would share storage with the table
+        // and every mutation would copy them whole (copy-on-write).
+        var pending: [Int32] = []
+        var pendingBits = SlotBits()
+        var sent = SlotBits()
+        swap(&pending, &peers[i].pending)
+        swap(&pendingBits, &peers[i].pendingBits)
+        swap(&sent, &peers[i].sent)
+        var sentCount = peers[i].sentCount
+        let take = min(limit, pending.count)
         var batch = OutboundBatch()
-        batch.group = p.group
+        batch.group = g
         var byOutput: [Int32: [IPPrefix]] = [:]
-        var group = groups[p.group]!
-        let start = p.pending.count - take
-        for k in start..<p.pending.count {
-            let s = p.pending[k]
-            p.pendingBits.remove(s)
+        for k in (pending.count - take)..<pending.count {
+            let s = pending[k]
+            pendingBits.remove(s)
             let out = exported(slot: s, to: id.raw, group: &group)
             if out >= 0 {
                 byOutput[out, default: []].append(index.prefix(s))
-                if p.sent.insert(s) { p.sentCount += 1 }
-            } else if p.sent.contains(s) {
-                p.sent.remove(s)
-                p.sentCount -= 1
+                if sent.insert(s) { sentCount += 1 }
+            } else if sent.contains(s) {
+                sent.remove(s)
+                sentCount -= 1
                 batch.withdrawn.append(index.prefix(s))
             }
         }
-        p.pending.removeLast(take)
+        pending.removeLast(take)
         batch.announced = byOutput.sorted { $0.key < $1.key }.map { (group.outputs[Int($0.key)], $0.value) }
-        groups[p.group] = group
-        peers[Int(id.raw)] = p
-        if p.pending.isEmpty { reclaimEmptied() }
+        groups[g] = group
+        let empty = pending.isEmpty
+        swap(&pending, &peers[i].pending)
+        swap(&pendingBits, &peers[i].pendingBits)
+        swap(&sent, &peers[i].sent)
+        peers[i].sentCount = sentCount
+        if empty { reclaimEmptied() }
         return batch
     }
 

@@ -265,26 +265,45 @@ private final class Closer: @unchecked Sendable {
 /// `cancel()`, so it is never released suspended. Queue-confined.
 public final class QueueTimer: @unchecked Sendable {
     private var source: DispatchSourceTimer?
+    private var sourceQueue: DispatchQueue?
+    private var armed = false
+    private var due: UInt64 = 0
 
     public init() {}
 
     deinit { source?.cancel() }
 
-    /// (Re)arms the timer to fire once after `milliseconds`, with `leeway` slack.
+    /// (Re)arms the timer to fire once after `milliseconds`, with `leeway` slack. The dispatch
+    /// source is made once and re-scheduled after that: the hold timer is re-armed on every
+    /// UPDATE received, and making and cancelling a source each time cost more than decoding
+    /// the UPDATE.
     public func schedule(on queue: DispatchQueue, afterMilliseconds ms: Int64, leeway: DispatchTimeInterval = .milliseconds(50),
                          _ handler: @escaping @Sendable () -> Void) {
-        cancel()
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now() + .milliseconds(Int(max(0, ms))), repeating: .never, leeway: leeway)
-        t.setEventHandler(handler: handler)
-        t.resume()
-        source = t
+        if source == nil || sourceQueue !== queue {
+            source?.cancel()
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .distantFuture, repeating: .never, leeway: leeway)
+            t.resume()
+            source = t
+            sourceQueue = queue
+        }
+        armed = true
+        let deadline = DispatchTime.now() + .milliseconds(Int(max(0, ms)))
+        due = deadline.uptimeNanoseconds
+        source!.setEventHandler { [weak self] in
+            // A firing already queued when `cancel()` or a re-arm happened is dropped: the
+            // re-armed deadline has not come yet.
+            guard let self, self.armed, DispatchTime.now().uptimeNanoseconds >= self.due else { return }
+            self.armed = false
+            handler()
+        }
+        source!.schedule(deadline: deadline, repeating: .never, leeway: leeway)
     }
 
     public func cancel() {
-        source?.cancel()
-        source = nil
+        armed = false
+        source?.schedule(deadline: .distantFuture, repeating: .never)
     }
 
-    public var isArmed: Bool { source != nil }
+    public var isArmed: Bool { armed }
 }
