@@ -34,7 +34,8 @@ public struct RouteAttributes: Hashable, Sendable {
     public func contains(as asn: UInt32) -> Bool { asPath.contains(asn) }
 
     public static func == (l: Self, r: Self) -> Bool {
-        l.nextHop == r.nextHop && (l.box === r.box || l.box.path == r.box.path)
+        // The cached hash first: a dictionary probe compares every occupied bucket it passes.
+        l.nextHop == r.nextHop && (l.box === r.box || (l.box.hash == r.box.hash && l.box.path == r.box.path))
     }
 
     public func hash(into h: inout Hasher) {

@@ -266,43 +266,61 @@ private final class Closer: @unchecked Sendable {
 public final class QueueTimer: @unchecked Sendable {
     private var source: DispatchSourceTimer?
     private var sourceQueue: DispatchQueue?
+    private var handler: (@Sendable () -> Void)?
     private var armed = false
+    /// When the armed timer is due, and when the dispatch source will fire (0: not scheduled).
     private var due: UInt64 = 0
+    private var firesAt: UInt64 = 0
+    private var leeway: DispatchTimeInterval = .milliseconds(50)
 
     public init() {}
 
     deinit { source?.cancel() }
 
-    /// (Re)arms the timer to fire once after `milliseconds`, with `leeway` slack. The dispatch
-    /// source is made once and re-scheduled after that: the hold timer is re-armed on every
-    /// UPDATE received, and making and cancelling a source each time cost more than decoding
-    /// the UPDATE.
+    /// (Re)arms the timer to fire once after `milliseconds`, with `leeway` slack.
+    ///
+    /// The hold timer is re-armed on every message received. Re-scheduling a dispatch source
+    /// wakes Dispatch's timer thread (an eventfd write), which cost more than decoding the
+    /// UPDATE; so a later deadline is only recorded, and the source, when it fires early, is
+    /// moved to it then (BIRD's timers work the same way). An earlier deadline moves it now.
     public func schedule(on queue: DispatchQueue, afterMilliseconds ms: Int64, leeway: DispatchTimeInterval = .milliseconds(50),
                          _ handler: @escaping @Sendable () -> Void) {
         if source == nil || sourceQueue !== queue {
             source?.cancel()
             let t = DispatchSource.makeTimerSource(queue: queue)
+            t.setEventHandler { [weak self] in self?.fired() }
             t.schedule(deadline: .distantFuture, repeating: .never, leeway: leeway)
             t.resume()
             source = t
             sourceQueue = queue
+            firesAt = 0
         }
+        self.handler = handler
+        self.leeway = leeway
         armed = true
-        let deadline = DispatchTime.now() + .milliseconds(Int(max(0, ms)))
-        due = deadline.uptimeNanoseconds
-        source!.setEventHandler { [weak self] in
-            // A firing already queued when `cancel()` or a re-arm happened is dropped: the
-            // re-armed deadline has not come yet.
-            guard let self, self.armed, DispatchTime.now().uptimeNanoseconds >= self.due else { return }
-            self.armed = false
-            handler()
+        due = (DispatchTime.now() + .milliseconds(Int(max(0, ms)))).uptimeNanoseconds
+        if firesAt == 0 || due < firesAt { arm(due) }
+    }
+
+    private func arm(_ at: UInt64) {
+        firesAt = at
+        source?.schedule(deadline: DispatchTime(uptimeNanoseconds: at), repeating: .never, leeway: leeway)
+    }
+
+    private func fired() {
+        firesAt = 0
+        guard armed else { return }
+        if DispatchTime.now().uptimeNanoseconds < due {
+            arm(due)  // re-armed later meanwhile
+            return
         }
-        source!.schedule(deadline: deadline, repeating: .never, leeway: leeway)
+        armed = false
+        handler?()
     }
 
     public func cancel() {
+        // The source may still fire once; `fired` ignores it.
         armed = false
-        source?.schedule(deadline: .distantFuture, repeating: .never)
     }
 
     public var isArmed: Bool { armed }
