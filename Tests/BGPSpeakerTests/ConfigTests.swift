@@ -162,6 +162,11 @@ import Testing
          "filters[0].spec.exportV4[0].colour"),
         (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {}", "kind: BGPFilter\n  metadata: {name: a}\n  spec: {}"]),
          "filters[1].metadata.name: duplicate filter name \"a\""),
+        ("routerID: 1.1.1.1\nasNumber: 65000\nfilters:\n- {apiVersion: projectcalico.org/v1, kind: BGPFilter, metadata: {name: a}, spec: {}}",
+         "filters[0].apiVersion: unsupported apiVersion"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{action: Accept, priority: 5, prependASPath: 1}]}"]),
+         "filters[0].spec.exportV4[0].prependASPath"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: Bad_Name}\n  spec: {}"]), "filters[0].metadata.name"),
     ])
     func rejectsWithFieldAndReason(yaml: String, expected: String) {
         do {
