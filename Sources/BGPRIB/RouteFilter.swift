@@ -81,7 +81,8 @@ public enum FilterCommunity: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One BGPFilter rule with Calico's fields as typed values. Immutable: what evaluation needs
-/// (the effective prefix-length range, the interface glob's bytes) is computed once in `init`.
+/// (the effective prefix-length range, the interface glob's bytes) is computed once in `init`,
+/// and the whole rule lives in one shared box.
 public struct FilterRule: Hashable, Sendable {
     public enum MatchOperator: String, Hashable, Sendable { case equal = "Equal", notEqual = "NotEqual", `in` = "In", notIn = "NotIn" }
     public enum Action: String, Hashable, Sendable { case accept = "Accept", reject = "Reject" }
@@ -102,74 +103,106 @@ public struct FilterRule: Hashable, Sendable {
         public init(min: Int? = nil, max: Int? = nil) { self.min = min; self.max = max }
     }
 
+    /// The rule's fields as given (`FilterRule` exposes each one).
+    struct Fields: Hashable, Sendable {
+        var cidr: IPPrefix?
+        var matchOperator: MatchOperator
+        var prefixLength: PrefixLength?
+        var source: Source?
+        var interface: String?
+        var peerType: PeerTypeMatch?
+        var communities: [FilterCommunity]
+        var asPathPrefix: [UInt32]
+        var priority: Int?
+        var action: Action
+        var operations: [Operation]
+    }
+
+    /// One shared, immutable box: copying a rule while evaluating is one retain, not a copy of
+    /// every field (the per-prefix loop on a full table would otherwise spend its time there).
+    final class Storage: Sendable {
+        let fields: Fields
+        /// `In`/`NotIn` prefix lengths (BIRD `{min,max}`), clamped to the CIDR's length and the family width.
+        let lengths: ClosedRange<Int>
+        let interfacePattern: [UInt8]
+        let matchesRemotePeersOnly: Bool
+        init(_ f: Fields) {
+            fields = f
+            if let cidr = f.cidr {
+                let width = cidr.family.bitWidth
+                let lo = Swift.max(f.prefixLength?.min ?? cidr.length, cidr.length)
+                let hi = Swift.min(f.prefixLength?.max ?? width, width)
+                lengths = lo <= hi ? lo...hi : lo...lo
+            } else {
+                lengths = 0...128
+            }
+            interfacePattern = f.interface.map { Array($0.utf8) } ?? []
+            if case .remotePeers? = f.source { matchesRemotePeersOnly = true } else { matchesRemotePeersOnly = false }
+        }
+    }
+
+    let storage: Storage
+
     /// `cidr` with `matchOperator`: `Equal`/`NotEqual` compare the route's prefix with it,
     /// `In` matches prefixes inside it (itself included) whose length is in `prefixLength`,
     /// `NotIn` the others (BIRD `net ~ [ cidr{min,max} ]`, `net !~ …`).
-    public let cidr: IPPrefix?
-    public let matchOperator: MatchOperator
-    public let prefixLength: PrefixLength?
-    public let source: Source?
+    public var cidr: IPPrefix? { storage.fields.cidr }
+    public var matchOperator: MatchOperator { storage.fields.matchOperator }
+    public var prefixLength: PrefixLength? { storage.fields.prefixLength }
+    public var source: Source? { storage.fields.source }
     /// A BIRD string pattern (`*`, `?`) on the route's interface name.
-    public let interface: String?
-    public let peerType: PeerTypeMatch?
+    public var interface: String? { storage.fields.interface }
+    public var peerType: PeerTypeMatch? { storage.fields.peerType }
     /// `communities.values`: every one must be on the route.
-    public let communities: [FilterCommunity]
+    public var communities: [FilterCommunity] { storage.fields.communities }
     /// The AS_PATH must start with these ASNs (BIRD `bgp_path ~ [= a b * =]`).
-    public let asPathPrefix: [UInt32]
+    public var asPathPrefix: [UInt32] { storage.fields.asPathPrefix }
     /// The route's priority (see `RouteFilter.priority(of:learnedFromPeer:)`) must equal this.
-    public let priority: Int?
-    public let action: Action
+    public var priority: Int? { storage.fields.priority }
+    public var action: Action { storage.fields.action }
     /// Applied in order when the rule accepts (Calico allows them only with Accept).
-    public let operations: [Operation]
-
-    // Precomputed for evaluation.
-    let lengths: ClosedRange<Int>
-    let interfacePattern: [UInt8]
+    public var operations: [Operation] { storage.fields.operations }
 
     public init(cidr: IPPrefix? = nil, matchOperator: MatchOperator = .in, prefixLength: PrefixLength? = nil,
                 source: Source? = nil, interface: String? = nil, peerType: PeerTypeMatch? = nil,
                 communities: [FilterCommunity] = [], asPathPrefix: [UInt32] = [], priority: Int? = nil,
                 action: Action, operations: [Operation] = []) {
-        self.cidr = cidr; self.matchOperator = matchOperator; self.prefixLength = prefixLength
-        self.source = source; self.interface = interface; self.peerType = peerType
-        self.communities = communities; self.asPathPrefix = asPathPrefix; self.priority = priority
-        self.action = action; self.operations = action == .accept ? operations : []
-        if let cidr {
-            let width = cidr.family.bitWidth
-            let lo = Swift.max(prefixLength?.min ?? cidr.length, cidr.length)
-            let hi = Swift.min(prefixLength?.max ?? width, width)
-            lengths = lo <= hi ? lo...hi : lo...lo
-        } else {
-            lengths = 0...128
-        }
-        interfacePattern = interface.map { Array($0.utf8) } ?? []
+        storage = Storage(Fields(cidr: cidr, matchOperator: matchOperator, prefixLength: prefixLength, source: source,
+                                 interface: interface, peerType: peerType, communities: communities,
+                                 asPathPrefix: asPathPrefix, priority: priority, action: action,
+                                 operations: action == .accept ? operations : []))
     }
+
+    public static func == (l: FilterRule, r: FilterRule) -> Bool { l.storage === r.storage || l.storage.fields == r.storage.fields }
+    public func hash(into h: inout Hasher) { h.combine(storage.fields) }
 
     /// Every condition the rule sets holds for the route. Allocation-free.
     public func matches(_ subject: FilterSubject, _ attrs: PathAttributes) -> Bool {
-        if let cidr {
+        let st = storage
+        if let cidr = st.fields.cidr {
             let net = subject.prefix
             guard net.family == cidr.family else { return false }
-            switch matchOperator {
+            switch st.fields.matchOperator {
             case .equal: if net != cidr { return false }
             case .notEqual: if net == cidr { return false }
-            case .in: if !(lengths.contains(net.length) && cidr.contains(net)) { return false }
-            case .notIn: if lengths.contains(net.length) && cidr.contains(net) { return false }
+            case .in: if !(st.lengths.contains(net.length) && cidr.contains(net)) { return false }
+            case .notIn: if st.lengths.contains(net.length) && cidr.contains(net) { return false }
             }
         }
-        if let peerType {
+        if let peerType = st.fields.peerType {
             switch (peerType, subject.peerType) {
             case (.ebgp, .ebgp), (.ibgp, .ibgp): break
             default: return false
             }
         }
-        if source == .remotePeers, !subject.learnedFromPeer { return false }
-        if interface != nil {
-            guard let name = subject.interface, Self.glob(interfacePattern, name.utf8) else { return false }
+        if st.matchesRemotePeersOnly, !subject.learnedFromPeer { return false }
+        if st.fields.interface != nil {
+            guard let name = subject.interface, Self.glob(st.interfacePattern, name.utf8) else { return false }
         }
-        for c in communities where !c.isPresent(in: attrs) { return false }
-        if !asPathPrefix.isEmpty, !Self.pathStarts(attrs.asPath, with: asPathPrefix) { return false }
-        if let priority, RouteFilter.priority(of: attrs, learnedFromPeer: subject.learnedFromPeer) != priority {
+        for c in st.fields.communities where !c.isPresent(in: attrs) { return false }
+        if !st.fields.asPathPrefix.isEmpty, !Self.pathStarts(attrs.asPath, with: st.fields.asPathPrefix) { return false }
+        if let priority = st.fields.priority,
+           RouteFilter.priority(of: attrs, learnedFromPeer: subject.learnedFromPeer) != priority {
             return false
         }
         return true
@@ -266,13 +299,17 @@ extension RouteFilter {
         let family = subject.prefix.family
         for filter in filters {
             let rules = filter.rules(direction, family)
-            for i in rules.indices where rules[i].matches(subject, attrs) {
-                switch rules[i].action {
-                case .reject: return .rejected(filter: filter.name, rule: i)
-                case .accept:
-                    rules[i].apply(to: &attrs)
-                    return .accepted(filter: filter.name, rule: i)
+            var i = 0
+            for rule in rules {
+                if rule.matches(subject, attrs) {
+                    switch rule.action {
+                    case .reject: return .rejected(filter: filter.name, rule: i)
+                    case .accept:
+                        rule.apply(to: &attrs)
+                        return .accepted(filter: filter.name, rule: i)
+                    }
                 }
+                i += 1
             }
         }
         return .noMatch
