@@ -17,6 +17,7 @@ public enum FilterDirection: Hashable, Sendable { case importing, exporting }
 public struct FilterSubject: Hashable, Sendable {
     public var prefix: IPPrefix
     /// The BGP peer the filter is attached to (the sender on import, the receiver on export).
+    /// `.local` matches neither `peerType: eBGP` nor `iBGP`.
     public var peerType: PeerType
     /// The route was learned from a BGP peer (for `source: RemotePeers`), false for our own/local routes.
     public var learnedFromPeer: Bool
