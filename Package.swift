@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "Datastore", dependencies: ["CSQLite"]),
         .target(name: "Posix", dependencies: ["CSystemShims", "NetCore", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
-            "BGPRIB", "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
+            "BGPRIB", "BGPSession", "BGPWire", "NetCore", "NodeModel", "Posix", "ResourceFormat",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),
@@ -72,7 +72,7 @@ let package = Package(
         // The node agent's shell: datastore watch, speaker and dataplane wiring, autodetection,
         // health and metrics HTTP, the BIRD backend.
         .target(name: "NodeAgent", dependencies: [
-            "NodeAgentCore", "Calc", "BGPSpeaker", "DataplaneLinux", "Dataplane", "IPAM", "ResourceClient",
+            "NodeAgentCore", "Calc", "BGPSpeaker", "BGPRIB", "DataplaneLinux", "Dataplane", "IPAM", "ResourceClient",
             "ResourceFormat", "Datastore", "DatastoreEtcd", "NodeModel", "NetCore", "Posix", "CNetlink",
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -118,7 +118,7 @@ let package = Package(
                     exclude: ["Corpus/bad-inputs.txt", "Vectors/SOURCES.md"]),
         .testTarget(name: "BGPRIBTests", dependencies: ["BGPRIB", "BGPWire", "NetCore"]),
         .testTarget(name: "BGPSessionTests", dependencies: ["BGPSession", "NetCore", "TestSupport"]),
-        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "CtlCore", "Posix", "TestSupport"]),
+        .testTarget(name: "BGPSpeakerTests", dependencies: ["BGPSpeaker", "BGPRIB", "BGPWire", "CtlCore", "Posix", "TestSupport"]),
         // Privileged: real BIRD 2, FRR and GoBGP in network namespaces against the built twill-bgpd.
         .testTarget(name: "InteropTests", dependencies: ["BGPSpeaker", "CtlCore", "TestSupport"]),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "DataplaneTesting", "NetCore", "TestSupport"]),
@@ -129,7 +129,7 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
         .testTarget(name: "NodeAgentCoreTests", dependencies: ["NodeAgentCore", "Calc", "Dataplane", "NodeModel", "NetCore", "TestSupport"]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "NodeAgentCore", "BGPSpeaker", "Datastore", "ResourceClient", "NodeModel", "NetCore", "Posix", "CtlCore", "TestSupport"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "NodeAgentCore", "BGPSpeaker", "BGPRIB", "BGPWire", "Datastore", "ResourceClient", "NodeModel", "NetCore", "Posix", "CtlCore", "TestSupport"]),
 
         // MARK: etcd datastore and the Helm chart (own target: the HTTP/TLS client stays out of
         // the pure targets and the speaker; executables open etcd through openAnyDatastore)

@@ -1,3 +1,4 @@
+import BGPRIB
 import NetCore
 import Yams
 
@@ -15,13 +16,22 @@ public struct SpeakerConfig: Equatable, Sendable {
     /// carry the graceful restart R bit (RFC 4724 §3). A runtime fact, not read from YAML
     /// (`twill-bgpd --restarting`); `reload` keeps the running value.
     public var restarting: Bool
+    /// RFC 4456 route-reflector CLUSTER_ID. nil: the router ID is used when some peer is a
+    /// route-reflector client (as BIRD's `rr cluster id` default).
+    public var clusterID: IPv4Address?
+    /// Calico BGPFilters by name; peers name theirs in `PeerConfig.filters`.
+    public var filters: [String: RouteFilter]
 
     public init(routerID: IPv4Address, asNumber: ASNumber, listen: ListenConfig = .init(), controlSocket: String? = nil,
-                peers: [PeerConfig] = [], announce: [Announcement] = [], restarting: Bool = false) {
+                peers: [PeerConfig] = [], announce: [Announcement] = [], restarting: Bool = false,
+                clusterID: IPv4Address? = nil, filters: [String: RouteFilter] = [:]) {
         self.routerID = routerID; self.asNumber = asNumber; self.listen = listen
         self.controlSocket = controlSocket; self.peers = peers; self.announce = announce
-        self.restarting = restarting
+        self.restarting = restarting; self.clusterID = clusterID; self.filters = filters
     }
+
+    /// The CLUSTER_ID in effect: `clusterID`, else the router ID.
+    public var effectiveClusterID: IPv4Address { clusterID ?? routerID }
 }
 
 /// Where the speaker accepts connections. `address == nil` or `::` listens on all addresses, dual
@@ -77,6 +87,19 @@ public struct PeerConfig: Equatable, Sendable {
     /// `maxRestartTime`). We help a peer that advertises it too: its routes stay, stale, for its
     /// own restart time. nil: no capability, no helping (routes go when the session drops).
     public var gracefulRestartTime: CalicoDuration?
+    /// The peer is our route-reflector client (RFC 4456): iBGP routes are reflected to it and
+    /// from it to the other iBGP peers.
+    public var routeReflectorClient: Bool
+    /// Close the session with NOTIFICATION Cease/1 (Maximum Number of Prefixes Reached, RFC 4486)
+    /// when the peer sends more prefixes than this (all families together). nil: no limit.
+    public var maxPrefixes: Int?
+    /// Accept routes whose AS_PATH holds our own AS up to this many times (0...10; BIRD
+    /// `allow local as`, Calico `numAllowedLocalASNumbers`). 0: any occurrence is a loop.
+    public var allowASIn: Int
+    /// The NEXT_HOP of routes we send this peer.
+    public var nextHopMode: NextHopMode
+    /// Names of `SpeakerConfig.filters` applied to this peer, in order (first matching rule wins).
+    public var filters: [String]
 
     public static let defaultGracefulRestartTime = CalicoDuration(seconds: 120)
 
@@ -85,7 +108,9 @@ public struct PeerConfig: Equatable, Sendable {
                 keepaliveTime: CalicoDuration? = nil, multihop: Int? = nil, ttlSecurity: Bool = false,
                 addressFamilies: [UnicastFamily]? = nil, sourceAddress: IPAddress? = nil,
                 importPolicy: RoutePolicy? = nil, exportPolicy: RoutePolicy? = nil,
-                gracefulRestartTime: CalicoDuration? = PeerConfig.defaultGracefulRestartTime) {
+                gracefulRestartTime: CalicoDuration? = PeerConfig.defaultGracefulRestartTime,
+                routeReflectorClient: Bool = false, maxPrefixes: Int? = nil, allowASIn: Int = 0,
+                nextHopMode: NextHopMode = .auto, filters: [String] = []) {
         self.name = name; self.address = address; self.port = port; self.asNumber = asNumber
         self.passive = passive; self.password = password; self.holdTime = holdTime
         self.keepaliveTime = keepaliveTime; self.multihop = multihop; self.ttlSecurity = ttlSecurity
@@ -93,6 +118,8 @@ public struct PeerConfig: Equatable, Sendable {
         self.sourceAddress = sourceAddress; self.importPolicy = importPolicy; self.exportPolicy = exportPolicy
         self.peerType = nil
         self.gracefulRestartTime = gracefulRestartTime
+        self.routeReflectorClient = routeReflectorClient; self.maxPrefixes = maxPrefixes; self.allowASIn = allowASIn
+        self.nextHopMode = nextHopMode; self.filters = filters
     }
 
     public func isEBGP(localAS: ASNumber) -> Bool { asNumber != localAS }
@@ -145,7 +172,7 @@ extension SpeakerConfig {
         }
         guard let root else { throw ConfigError("", "the file is empty") }
         let top = try Fields(root, path: "")
-        try top.only(["routerID", "asNumber", "listen", "controlSocket", "peers", "announce"])
+        try top.only(["routerID", "asNumber", "listen", "controlSocket", "peers", "announce", "clusterID", "filters"])
         let routerID = try top.required("routerID") { (v, f) throws(ConfigError) in
             guard let a = IPv4Address(try Fields.string(v, f)) else { throw ConfigError(f, "not an IPv4 address") }
             return a
@@ -163,6 +190,18 @@ extension SpeakerConfig {
             }
         }
         let control = try top.optional("controlSocket") { (v, f) throws(ConfigError) in try Fields.string(v, f) }
+        let clusterID = try top.optional("clusterID") { (v, f) throws(ConfigError) in
+            guard let a = IPv4Address(try Fields.string(v, f)) else { throw ConfigError(f, "not an IPv4 address") }
+            return a
+        }
+        var filters: [String: RouteFilter] = [:]
+        if let fl = top["filters"] {
+            for (i, node) in try Fields.sequence(fl, "filters").enumerated() {
+                let f = try Self.filter(node, path: "filters[\(i)]")
+                if filters[f.name] != nil { throw ConfigError("filters[\(i)].metadata.name", "duplicate filter name \"\(f.name)\"") }
+                filters[f.name] = f
+            }
+        }
         var peers: [PeerConfig] = []
         if let p = top["peers"] {
             for (i, node) in try Fields.sequence(p, "peers").enumerated() {
@@ -177,6 +216,12 @@ extension SpeakerConfig {
             }
             if !names.insert(p.name).inserted { throw ConfigError("peers[\(i)].name", "duplicate peer name \"\(p.name)\"") }
             seen[p.address] = p.name
+            if p.routeReflectorClient, p.asNumber != asn {
+                throw ConfigError("peers[\(i)].routeReflectorClient", "only an iBGP peer (asNumber \(asn)) can be a route-reflector client")
+            }
+            for (j, name) in p.filters.enumerated() where filters[name] == nil {
+                throw ConfigError("peers[\(i)].filters[\(j)]", "no filter named \"\(name)\"")
+            }
         }
         var announce: [Announcement] = []
         if let a = top["announce"] {
@@ -200,7 +245,8 @@ extension SpeakerConfig {
                 announce.append(Announcement(prefix: prefix, nextHop: nh))
             }
         }
-        self.init(routerID: routerID, asNumber: asn, listen: listen, controlSocket: control, peers: peers, announce: announce)
+        self.init(routerID: routerID, asNumber: asn, listen: listen, controlSocket: control, peers: peers, announce: announce,
+                  clusterID: clusterID, filters: filters)
     }
 }
 
@@ -209,7 +255,7 @@ extension PeerConfig {
         let f = try Fields(node, path: path)
         try f.only(["name", "address", "port", "asNumber", "passive", "password", "holdTime", "keepaliveTime",
                     "multihop", "ttlSecurity", "addressFamilies", "sourceAddress", "import", "export", "peerType",
-                    "gracefulRestartTime"])
+                    "gracefulRestartTime", "routeReflectorClient", "maxPrefixes", "allowASIn", "nextHop", "filters"])
         let address = try f.required("address") { (v, p) throws(ConfigError) in try Fields.ip(v, p) }
         let name = try f.optional("name") { (v, p) throws(ConfigError) in try Fields.string(v, p) } ?? address.description
         let asn = try f.required("asNumber") { (v, p) throws(ConfigError) in try Fields.asn(v, p) }
@@ -276,5 +322,28 @@ extension PeerConfig {
                   holdTime: hold, keepaliveTime: keep, multihop: multihop, ttlSecurity: gtsm, addressFamilies: families,
                   sourceAddress: source, importPolicy: imp, exportPolicy: exp, gracefulRestartTime: grTime)
         peerType = try f.optional("peerType") { (v, p) throws(ConfigError) in try Fields.string(v, p) }
+        routeReflectorClient = try f.optional("routeReflectorClient") { (v, p) throws(ConfigError) in try Fields.bool(v, p) } ?? false
+        maxPrefixes = try f.optional("maxPrefixes") { (v, p) throws(ConfigError) -> Int in
+            guard case .scalar = v, let n = v.int, n >= 1 else { throw ConfigError(p, "must be a whole number of at least 1") }
+            return n
+        }
+        allowASIn = try f.optional("allowASIn") { (v, p) throws(ConfigError) -> Int in
+            guard case .scalar = v, let n = v.int, (0...10).contains(n) else { throw ConfigError(p, "must be a whole number from 0 to 10") }
+            return n
+        } ?? 0
+        nextHopMode = try f.optional("nextHop") { (v, p) throws(ConfigError) -> NextHopMode in
+            let s = try Fields.string(v, p)
+            guard let m = NextHopMode(rawValue: s) else { throw ConfigError(p, "\"\(s)\" is not auto, self or keep") }
+            return m
+        } ?? .auto
+        filters = try f.optional("filters") { (v, p) throws(ConfigError) -> [String] in
+            var out: [String] = []
+            for (i, n) in try Fields.sequence(v, p).enumerated() {
+                let s = try Fields.string(n, "\(p)[\(i)]")
+                guard !s.isEmpty else { throw ConfigError("\(p)[\(i)]", "must name a filter") }
+                out.append(s)
+            }
+            return out
+        } ?? []
     }
 }

@@ -23,8 +23,12 @@ public enum AgentCalculator {
 
         let routing = RoutingInput(node: node, workloads: workloads, localBlocks: localBlocks,
                                    remoteBlocks: remote.keys.sorted().map { remote[$0]! }, settings: inputs.settings)
+        let referenced = Set(peers.peers.flatMap(\.filters))
+        let filters = inputs.snapshot.bgpFilters.filter { referenced.contains($0.metadata.name) }
+            .sorted { $0.metadata.name < $1.metadata.name }
+        let clusterID = inputs.snapshot.localNode.flatMap { $0.isRouteReflector ? $0.routeReflectorClusterID : nil }
         return AgentPlan(peers: peers, advertised: advertised(policy, workloads: workloads), routing: routing,
-                         warnings: c.warnings.sorted())
+                         warnings: c.warnings.sorted(), filters: filters, routeReflectorClusterID: clusterID)
     }
 
     /// What the speaker originates (calico.md §2.1, bird_aggr.cfg / bird_ipam.cfg): the local

@@ -62,8 +62,14 @@ public struct AgentPlan: Hashable, Sendable {
     public var routing: RoutingInput
     /// Problems a user should see, sorted.
     public var warnings: [String]
+    /// The BGPFilters some peer names (`BGPPeer.spec.filters`), sorted by name.
+    public var filters: [BGPFilter]
+    /// This node's `spec.bgp.routeReflectorClusterID` when it is a route reflector.
+    public var routeReflectorClusterID: String?
 
-    public init(peers: PeerSet, advertised: [IPPrefix], routing: RoutingInput, warnings: [String] = []) {
+    public init(peers: PeerSet, advertised: [IPPrefix], routing: RoutingInput, warnings: [String] = [],
+                filters: [BGPFilter] = [], routeReflectorClusterID: String? = nil) {
         self.peers = peers; self.advertised = advertised; self.routing = routing; self.warnings = warnings
+        self.filters = filters; self.routeReflectorClusterID = routeReflectorClusterID
     }
 }

@@ -1,4 +1,6 @@
+import BGPRIB
 import BGPSpeaker
+import BGPWire
 import NetCore
 import Testing
 
@@ -126,6 +128,45 @@ import Testing
          "peers[0].gracefulRestartTime: must be whole seconds from 0s to 4095s"),
         ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, gracefulRestartTime: later}]",
          "peers[0].gracefulRestartTime: \"later\" is not a duration"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\nclusterID: 1.2.3", "clusterID: not an IPv4 address"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 65000, routeReflectorClient: maybe}]",
+         "peers[0].routeReflectorClient: must be true or false"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 65001, routeReflectorClient: true}]",
+         "peers[0].routeReflectorClient: only an iBGP peer"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, maxPrefixes: 0}]",
+         "peers[0].maxPrefixes: must be a whole number of at least 1"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, maxPrefixes: lots}]",
+         "peers[0].maxPrefixes: must be a whole number of at least 1"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, allowASIn: 11}]",
+         "peers[0].allowASIn: must be a whole number from 0 to 10"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, nextHop: peer}]",
+         "peers[0].nextHop: \"peer\" is not auto, self or keep"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1}, {address: 1.1.1.3, asNumber: 1, filters: [x]}]",
+         "peers[1].filters[0]: no filter named \"x\""),
+        ("routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 1, filters: x}]",
+         "peers[0].filters: must be a list"),
+        ("routerID: 1.1.1.1\nasNumber: 65000\nfilters: {a: 1}", "filters: must be a list"),
+        (ConfigTests.withFilters(["kind: BGPPeer\n  metadata: {name: a}\n  spec: {}"]), "filters[0].kind: must be BGPFilter, got BGPPeer"),
+        (ConfigTests.withFilters(["metadata: {name: a}\n  spec: {}"]), "filters[0].kind: required"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{action: Accept, cidr: 10.0.0.0/8}]}"]),
+         "filters[0].spec.exportV4[0]: cidr and matchOperator must be set together"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{action: Accept, cidr: 10.0.0.0/8, matchOperator: Inside}]}"]),
+         "filters[0].spec.exportV4[0].matchOperator"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {importV6: [{action: Accept, cidr: 10.0.0.0/8, matchOperator: In}]}"]),
+         "filters[0].spec.importV6[0].cidr: 10.0.0.0/8 is not an IPv6 CIDR"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{cidr: 10.0.0.0/8, matchOperator: In}]}"]),
+         "filters[0].spec.exportV4[0].action: required"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{action: Accept, asPathPrefix: [0]}]}"]),
+         "filters[0].spec.exportV4[0].asPathPrefix[0]: 0 is not an AS number"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{action: Accept, colour: red}]}"]),
+         "filters[0].spec.exportV4[0].colour"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {}", "kind: BGPFilter\n  metadata: {name: a}\n  spec: {}"]),
+         "filters[1].metadata.name: duplicate filter name \"a\""),
+        ("routerID: 1.1.1.1\nasNumber: 65000\nfilters:\n- {apiVersion: projectcalico.org/v1, kind: BGPFilter, metadata: {name: a}, spec: {}}",
+         "filters[0].apiVersion: unsupported apiVersion"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: a}\n  spec: {exportV4: [{action: Accept, priority: 5, prependASPath: 1}]}"]),
+         "filters[0].spec.exportV4[0].prependASPath"),
+        (ConfigTests.withFilters(["kind: BGPFilter\n  metadata: {name: Bad_Name}\n  spec: {}"]), "filters[0].metadata.name"),
     ])
     func rejectsWithFieldAndReason(yaml: String, expected: String) {
         do {
@@ -134,5 +175,99 @@ import Testing
         } catch {
             #expect(error.description.hasPrefix(expected), "got: \(error.description)")
         }
+    }
+
+    /// A config whose `filters:` list holds these documents (each given without `apiVersion`).
+    static func withFilters(_ docs: [String]) -> String {
+        "routerID: 1.1.1.1\nasNumber: 65000\nfilters:\n" + docs.map { "- apiVersion: projectcalico.org/v3\n  " + $0 + "\n" }.joined()
+    }
+
+    static let policy = """
+    routerID: 10.0.0.1
+    asNumber: 64512
+    clusterID: 224.0.0.1
+    filters:
+      - apiVersion: projectcalico.org/v3
+        kind: BGPFilter
+        metadata:
+          name: export-pods
+        spec:
+          exportV4:
+            - action: Reject
+              matchOperator: In
+              cidr: 10.244.0.0/16
+              prefixLength: {min: 32}
+            - action: Accept
+              matchOperator: In
+              cidr: 10.244.0.0/16
+              operations:
+                - addCommunity: {value: "64512:100"}
+                - prependASPath: {prefix: [64512, 64512]}
+                - setPriority: {value: 512}
+          importV6:
+            - action: Reject
+              source: RemotePeers
+              peerType: eBGP
+              interface: "eth*"
+              communities: {values: ["64512:1:2"]}
+              asPathPrefix: [65001]
+              priority: 100
+      - apiVersion: projectcalico.org/v3
+        kind: BGPFilter
+        metadata: {name: nothing}
+        spec: {}
+    peers:
+      - address: 10.0.0.2
+        asNumber: 64512
+        routeReflectorClient: true
+        maxPrefixes: 1000
+        allowASIn: 2
+        nextHop: self
+        filters: [export-pods, nothing]
+      - address: 10.0.0.3
+        asNumber: 65001
+        nextHop: keep
+      - address: 10.0.0.4
+        asNumber: 65001
+        nextHop: auto
+    """
+
+    @Test func parsesPolicyFields() throws {
+        let c = try SpeakerConfig(yaml: Self.policy)
+        #expect(c.clusterID == IPv4Address(224, 0, 0, 1) && c.effectiveClusterID == IPv4Address(224, 0, 0, 1))
+        #expect(c.filters.keys.sorted() == ["export-pods", "nothing"])
+        let rr = c.peers[0]
+        #expect(rr.routeReflectorClient && rr.maxPrefixes == 1000 && rr.allowASIn == 2 && rr.nextHopMode == .self_)
+        #expect(rr.filters == ["export-pods", "nothing"])
+        #expect(c.peers[1].nextHopMode == .keep && c.peers[2].nextHopMode == .auto)
+        #expect(c.filters["nothing"] == RouteFilter(name: "nothing"))
+        let f = try #require(c.filters["export-pods"])
+        #expect(f.exportV4 == [
+            FilterRule(cidr: IPPrefix("10.244.0.0/16"), matchOperator: .in, prefixLength: .init(min: 32), action: .reject),
+            FilterRule(cidr: IPPrefix("10.244.0.0/16"), matchOperator: .in, action: .accept,
+                       operations: [.addCommunity(FilterCommunity("64512:100")!), .prependASPath([64512, 64512]), .setPriority(512)]),
+        ])
+        #expect(f.importV6 == [
+            FilterRule(source: .remotePeers, interface: "eth*", peerType: .ebgp, communities: [FilterCommunity("64512:1:2")!],
+                       asPathPrefix: [65001], priority: 100, action: .reject),
+        ])
+        #expect(f.importV4.isEmpty && f.exportV6.isEmpty)
+        // The converted filter evaluates as Calico's would: the /32 is rejected, the block accepted and rewritten.
+        var attrs = PathAttributes(asPath: ASPath(sequence: []))
+        let host = FilterSubject(prefix: IPPrefix("10.244.1.5/32")!, peerType: .ibgp, learnedFromPeer: false)
+        #expect(RouteFilter.evaluate([f], direction: .exporting, subject: host, attrs: &attrs) == .rejected(filter: "export-pods", rule: 0))
+        let block = FilterSubject(prefix: IPPrefix("10.244.1.0/26")!, peerType: .ibgp, learnedFromPeer: false)
+        #expect(RouteFilter.evaluate([f], direction: .exporting, subject: block, attrs: &attrs) == .accepted(filter: "export-pods", rule: 1))
+        #expect(attrs.communities == [Community(asn: 64512, local: 100)] && attrs.asPath == ASPath(sequence: [64512, 64512]))
+        #expect(attrs.localPref == UInt32(2_147_483_647 - 512))
+    }
+
+    @Test func policyDefaults() throws {
+        let c = try SpeakerConfig(yaml: "routerID: 1.1.1.1\nasNumber: 65000\npeers: [{address: 1.1.1.2, asNumber: 65000}]")
+        #expect(c.clusterID == nil && c.effectiveClusterID == IPv4Address(1, 1, 1, 1) && c.filters.isEmpty)
+        let p = c.peers[0]
+        #expect(!p.routeReflectorClient && p.maxPrefixes == nil && p.allowASIn == 0 && p.nextHopMode == .auto && p.filters.isEmpty)
+        // The existing init still works and gives the same defaults.
+        #expect(PeerConfig(name: "1.1.1.2", address: IPAddress("1.1.1.2")!, asNumber: ASNumber(65000)) == p)
     }
 }
