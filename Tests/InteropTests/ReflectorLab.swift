@@ -59,6 +59,9 @@ final class ReflectorLab: @unchecked Sendable {
         return node
     }
 
+    /// twill-bgpd was started and is no longer running.
+    var twillExited: Bool { lab.twill.map { !$0.isRunning } ?? false }
+
     /// The tail of every daemon log in the lab directory, for failure messages.
     func logs(_ extra: String = "") -> String {
         let files = (FileManager.default.enumerator(atPath: lab.dir.path)?.allObjects as? [String] ?? [])

@@ -34,9 +34,11 @@ import TestSupport
         }
     }
 
-    /// Waits until every (daemon, neighbour) session is Established on the daemon's side.
-    private func allEstablished(_ sessions: [(any IBGPDaemon, ReflectorNode)], timeout: Double = 30) -> Bool {
-        eventually(timeout: timeout) { sessions.allSatisfy { $0.0.established($0.1) } }
+    /// Waits until every (daemon, neighbour) session is Established on the daemon's side; false
+    /// at once if twill-bgpd exited (a config it rejects, a crash).
+    private func allEstablished(_ lab: ReflectorLab, _ sessions: [(any IBGPDaemon, ReflectorNode)], timeout: Double = 30) -> Bool {
+        let done = eventually(timeout: timeout) { lab.twillExited || sessions.allSatisfy { $0.0.established($0.1) } }
+        return done && !lab.twillExited
     }
 
     /// What a route reflected by the cluster `clusterID` from `origin` must look like on a client:
@@ -61,7 +63,7 @@ import TestSupport
         let frr = try ReflectorFRR(lab: lab, node: frrNode, neighbors: [.plain(rrNode)], announce: [Self.frrPrefix])
         let gobgp = try ReflectorGoBGP(lab: lab, node: gobgpNode, neighbors: [.plain(rrNode)], announce: [Self.gobgpPrefix])
 
-        let up = allEstablished([(rr, frrNode), (rr, gobgpNode), (frr, rrNode), (gobgp, rrNode)])
+        let up = allEstablished(lab, [(rr, frrNode), (rr, gobgpNode), (frr, rrNode), (gobgp, rrNode)])
         #expect(up, Comment(rawValue: lab.logs()))
         guard up else { return }
 
@@ -100,7 +102,7 @@ import TestSupport
         let n1 = try ReflectorBird(lab: lab, node: n1Node, neighbors: [.plain(rrNode)], announce: [Self.nonClientPrefix])
         let n2 = try ReflectorGoBGP(lab: lab, node: n2Node, neighbors: [.plain(rrNode)], announce: [Self.nonClient2Prefix])
 
-        let up = allEstablished([(rr, c1Node), (rr, c2Node), (rr, n1Node), (rr, n2Node),
+        let up = allEstablished(lab, [(rr, c1Node), (rr, c2Node), (rr, n1Node), (rr, n2Node),
                                  (c1, rrNode), (c2, rrNode), (n1, rrNode), (n2, rrNode)])
         #expect(up, Comment(rawValue: lab.logs()))
         guard up else { return }
@@ -146,7 +148,7 @@ import TestSupport
         let twill = try ReflectorTwill(lab: lab, node: twillNode, neighbors: [.plain(rrNode)], announce: [Self.twillPrefix])
         let frr = try ReflectorFRR(lab: lab, node: frrNode, neighbors: [.plain(rrNode)], announce: [Self.frrPrefix])
 
-        let up = allEstablished([(rr, twillNode), (rr, frrNode), (twill, rrNode), (frr, rrNode)])
+        let up = allEstablished(lab, [(rr, twillNode), (rr, frrNode), (twill, rrNode), (frr, rrNode)])
         #expect(up, Comment(rawValue: lab.logs()))
         guard up else { return }
 
@@ -190,7 +192,7 @@ import TestSupport
         let twill = try ReflectorTwill(lab: lab, node: twillNode, neighbors: [.plain(rr1Node), toRR2], announce: [Self.twillPrefix])
         let frr = try ReflectorFRR(lab: lab, node: frrNode, neighbors: [.plain(rr1Node)], announce: [Self.frrPrefix])
 
-        let up = allEstablished([(rr1, twillNode), (rr1, frrNode), (rr1, rr2Node), (rr2, rr1Node), (rr2, twillNode),
+        let up = allEstablished(lab, [(rr1, twillNode), (rr1, frrNode), (rr1, rr2Node), (rr2, rr1Node), (rr2, twillNode),
                                  (twill, rr1Node), (twill, rr2Node), (frr, rr1Node)])
         #expect(up, Comment(rawValue: lab.logs()))
         guard up else { return }
@@ -235,7 +237,7 @@ import TestSupport
                                      clusterID: Self.clusterID, announce: [])
         let frr = try ReflectorFRR(lab: lab, node: frrNode, neighbors: [.plain(rrNode), .plain(rr2Node)], announce: [Self.frrPrefix])
 
-        let up = allEstablished([(rr, frrNode), (rr, rr2Node), (rr2, rrNode), (rr2, frrNode), (frr, rrNode), (frr, rr2Node)])
+        let up = allEstablished(lab, [(rr, frrNode), (rr, rr2Node), (rr2, rrNode), (rr2, frrNode), (frr, rrNode), (frr, rr2Node)])
         #expect(up, Comment(rawValue: lab.logs()))
         guard up else { return }
 
