@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "Datastore", dependencies: ["CSQLite"]),
         .target(name: "Posix", dependencies: ["CSystemShims", "NetCore", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "BGPSpeaker", dependencies: [
-            "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
+            "BGPRIB", "BGPSession", "BGPWire", "NetCore", "Posix", "ResourceFormat",
             .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "DataplaneTesting", dependencies: ["Dataplane", "NetCore"], swiftSettings: pureSettings),

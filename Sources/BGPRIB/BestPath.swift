@@ -19,8 +19,31 @@ public struct PeerInfo: Hashable, Sendable {
     }
 }
 
+/// What the decision process looks at in a path (RFC 4271 §9.1.2.2, RFC 4456 §9). The RIB
+/// engine ranks its compact paths through this; `PathCandidate` is the self-contained form.
+public protocol RankedPath {
+    /// Local preference above everything (Cisco weight / BIRD preference); higher wins.
+    var weight: UInt32 { get }
+    /// LOCAL_PREF with the RFC default of 100 when absent.
+    var localPref: UInt32 { get }
+    /// Originated by this speaker.
+    var isLocal: Bool { get }
+    /// AS_PATH length for selection: AS_SET counts 1, confederation segments 0.
+    var asPathLength: Int { get }
+    var origin: Origin { get }
+    /// Missing MED counts as 0 (RFC 4271 §9.1.2.2 c).
+    var med: UInt32 { get }
+    /// The neighbour AS for MED comparison: the first AS of AS_PATH, nil for a local/empty path.
+    var neighborAS: UInt32? { get }
+    var isEBGP: Bool { get }
+    /// ORIGINATOR_ID when present (RFC 4456 §9), else the peer's router ID.
+    var effectiveRouterID: IPv4Address { get }
+    var clusterListLength: Int { get }
+    var peerAddress: IPAddress { get }
+}
+
 /// One path to a prefix as seen by the decision process.
-public struct PathCandidate: Hashable, Sendable {
+public struct PathCandidate: Hashable, Sendable, RankedPath {
     public var prefix: IPPrefix
     public var peer: PeerInfo
     public var attributes: InternedAttributes
@@ -44,6 +67,10 @@ public struct PathCandidate: Hashable, Sendable {
     public var neighborAS: UInt32? { attrs.asPath?.firstAS }
     /// ORIGINATOR_ID when present (RFC 4456 §9), else the peer's router ID.
     public var effectiveRouterID: IPv4Address { attrs.originatorID ?? peer.routerID }
+    public var isLocal: Bool { peer.type == .local }
+    public var isEBGP: Bool { peer.type == .ebgp }
+    public var clusterListLength: Int { attrs.clusterList.count }
+    public var peerAddress: IPAddress { peer.address }
 }
 
 /// Why a path lost (or won) the comparison, in decision order.
@@ -96,17 +123,18 @@ public enum BestPath {
         /// True when `a` wins.
         public var aWins: Bool
         public var reason: LossReason
+        public init(aWins: Bool, reason: LossReason) { self.aWins = aWins; self.reason = reason }
     }
 
     /// Compares two paths to the same prefix; the winner is the preferred one and `reason`
     /// explains why the other lost.
-    public static func compare(_ a: PathCandidate, _ b: PathCandidate) -> (winner: PathCandidate, reason: LossReason) {
+    public static func compare<P: RankedPath>(_ a: P, _ b: P) -> (winner: P, reason: LossReason) {
         let o = decide(a, b)
         return (o.aWins ? a : b, o.reason)
     }
 
     /// `compare` without copying the candidates.
-    public static func decide(_ a: PathCandidate, _ b: PathCandidate) -> Outcome {
+    public static func decide<P: RankedPath>(_ a: P, _ b: P) -> Outcome {
         func pick<T: Comparable>(_ x: T, _ y: T, higherWins: Bool, _ r: (T, T) -> LossReason) -> Outcome? {
             if x == y { return nil }
             let aWins = higherWins ? x > y : x < y
@@ -114,23 +142,23 @@ public enum BestPath {
         }
         if let o = pick(a.weight, b.weight, higherWins: true, LossReason.weight) { return o }
         if let o = pick(a.localPref, b.localPref, higherWins: true, LossReason.localPref) { return o }
-        let al = a.peer.type == .local, bl = b.peer.type == .local
+        let al = a.isLocal, bl = b.isLocal
         if al != bl { return Outcome(aWins: al, reason: .locallyOriginated) }
         if let o = pick(a.asPathLength, b.asPathLength, higherWins: false, LossReason.asPathLength) { return o }
         if let o = pick(a.origin, b.origin, higherWins: false, LossReason.origin) { return o }
         if a.neighborAS == b.neighborAS, let o = pick(a.med, b.med, higherWins: false, LossReason.med) { return o }
-        let ae = a.peer.type == .ebgp, be = b.peer.type == .ebgp
+        let ae = a.isEBGP, be = b.isEBGP
         if ae != be { return Outcome(aWins: ae, reason: .ebgpOverIBGP) }
         // (IGP metric to the next hop would be compared here; all next hops are equal-cost today.)
         if let o = pick(a.effectiveRouterID, b.effectiveRouterID, higherWins: false, LossReason.routerID) { return o }
-        if let o = pick(a.attrs.clusterList.count, b.attrs.clusterList.count, higherWins: false,
+        if let o = pick(a.clusterListLength, b.clusterListLength, higherWins: false,
                         LossReason.clusterListLength) { return o }
-        if let o = pick(a.peer.address, b.peer.address, higherWins: false, LossReason.peerAddress) { return o }
+        if let o = pick(a.peerAddress, b.peerAddress, higherWins: false, LossReason.peerAddress) { return o }
         return Outcome(aWins: true, reason: .identical)
     }
 
     /// True when `a` and `b` are equal through the IGP-metric step, so both may carry traffic (ECMP).
-    public static func multipathEqual(_ a: PathCandidate, _ b: PathCandidate) -> Bool {
+    public static func multipathEqual<P: RankedPath>(_ a: P, _ b: P) -> Bool {
         decide(a, b).reason.isMultipathTieBreak
     }
 }

@@ -36,8 +36,17 @@ public struct RouteStatus: Codable, Sendable, Equatable {
     /// The peer address it was learned from, or "static" for our own announcements.
     public var peer: String
     public var best: Bool
-    public init(prefix: String, nextHop: String, asPath: String, peer: String, best: Bool) {
+    /// Why this path is not the best one ("lower LOCAL_PREF (100 < 200)"); nil for the best.
+    public var reason: String?
+    /// Kept through the peer's graceful restart, waiting to be refreshed.
+    public var stale: Bool?
+    public var localPref: UInt32?
+    public var med: UInt32?
+    public var originatorID: String?
+    public var clusterList: [String]?
+    public init(prefix: String, nextHop: String, asPath: String, peer: String, best: Bool, reason: String? = nil) {
         self.prefix = prefix; self.nextHop = nextHop; self.asPath = asPath; self.peer = peer; self.best = best
+        self.reason = reason
     }
 }
 

@@ -6,15 +6,29 @@ import NetCore
 import Posix
 import SystemPackage
 
-/// What a peer tells the speaker (delivered on the speaker's queue).
+/// What a peer tells the speaker (delivered on the speaker's queue). `session` numbers the
+/// peer's Established sessions: a report of an earlier session is stale and ignored.
 enum PeerReport: Sendable {
-    /// Accepted routes changed: prefix → attributes (nil = withdrawn).
-    case routes(IPAddress, ebgp: Bool, [IPPrefix: RouteAttributes?])
-    /// The session left Established: every route from it is gone.
-    case down(IPAddress)
+    /// UPDATEs received, in order.
+    case updates(IPAddress, session: Int, [ParsedUpdate])
+    case established(IPAddress, session: Int, EstablishedSession)
+    /// The session left Established. `retain`: the peer negotiated graceful restart; keep its
+    /// routes of these families, stale, for `restartTime` (RFC 4724 §4.2).
+    case down(IPAddress, session: Int, retain: (families: Set<SessionFamily>, restartTime: Duration)?)
     case status(IPAddress, PeerRuntimeStatus)
-    /// The session received End-of-RIB for every negotiated family.
-    case endOfRIB(IPAddress)
+    /// End-of-RIB for `family`; `all`: every negotiated family has sent it now.
+    case endOfRIB(IPAddress, session: Int, SessionFamily, all: Bool)
+    /// The peer asked for our routes of `family` again (ROUTE-REFRESH, RFC 2918).
+    case routeRefresh(IPAddress, session: Int, SessionFamily)
+    /// The socket took what was sent: more UPDATEs may go.
+    case ready(IPAddress, session: Int)
+}
+
+/// What the speaker needs of a new session.
+struct EstablishedSession: Sendable {
+    var negotiated: NegotiatedSession
+    var localAddress: IPAddress?
+    var encode: EncodeContext
 }
 
 /// A peer's status as the control socket shows it.
@@ -23,12 +37,8 @@ struct PeerRuntimeStatus: Sendable, Equatable {
     /// Wall-clock seconds since the epoch of the last state change (display only).
     var sinceEpoch: Int = 0
     var lastError: String?
-    var prefixesReceived = 0
-    var prefixesSent = 0
     /// How many times the session reached Established (GoBGP's "flops" counts the other way).
     var establishedCount = 0
-    /// Graceful restart helper: the peer's routes kept as stale (0 = not helping).
-    var staleRoutes = 0
 }
 
 /// One BGP connection of a peer: the FSM instance that runs on it, the socket, its timers and
@@ -50,8 +60,11 @@ final class ConnectionSlot: @unchecked Sendable {
     }
 }
 
-/// One configured peer: its session(s), Adj-RIB-In and Adj-RIB-Out, confined to its own serial
-/// queue. Every method runs on `queue` unless noted. `@unchecked Sendable`: queue-confined.
+/// One configured peer's transport: its session(s), FSM instances, socket, timers and codec,
+/// confined to its own serial queue (decoding runs here, beside the other peers'). Routes live
+/// in the speaker's RIB: UPDATEs go up as `PeerReport.updates`, encoded UPDATEs come down
+/// through `send(updates:session:)` as the socket takes them. Every method runs on `queue`
+/// unless noted. `@unchecked Sendable`: queue-confined.
 final class Peer: @unchecked Sendable {
     let queue: DispatchQueue
     private(set) var config: PeerConfig
@@ -63,18 +76,14 @@ final class Peer: @unchecked Sendable {
 
     private var primary: ConnectionSlot
     private var secondary: ConnectionSlot?
-    /// Routes accepted from the peer (after import policy).
-    private var adjRibIn: [IPPrefix: RouteAttributes] = [:]
-    /// Best routes of the Loc-RIB (pre-export), mirrored from the speaker.
-    private var locRib: [IPPrefix: Route] = [:]
-    /// What we advertised in this session.
-    private var adjRibOut: [IPPrefix: RouteAttributes] = [:]
-    private var localAddress: IPAddress?
     private var status = PeerRuntimeStatus()
     private var stopped = false
-    /// Graceful restart helper state: the peer's stale routes and their deadlines.
-    private var staleRoutes = StaleRoutes()
-    private let staleTimer = QueueTimer()
+    /// Numbers Established sessions (reports and sends carry it).
+    private(set) var session = 0
+    /// UPDATEs decoded from the current read, reported together.
+    private var inbound: [ParsedUpdate] = []
+    /// The speaker waits for `.ready` before sending more.
+    private var owesReady = false
     /// Set by `.retainStaleRoutes`, consumed by the `.sessionDown` right after it.
     private var retain: (families: Set<SessionFamily>, restartTime: Duration)?
     /// Send the GR R bit until the first session with this peer is Established.
@@ -129,7 +138,6 @@ final class Peer: @unchecked Sendable {
     func stop(subcode: UInt8, then done: (@Sendable () -> Void)? = nil) {
         dispatchPrecondition(condition: .onQueue(queue))
         stopped = true
-        staleTimer.cancel()
         if let s = secondary { handle(.manualStop(subcode: subcode), on: s) }
         handle(.manualStop(subcode: subcode), on: primary)
         guard let done else { return }
@@ -142,7 +150,6 @@ final class Peer: @unchecked Sendable {
     func abandon() {
         dispatchPrecondition(condition: .onQueue(queue))
         stopped = true
-        staleTimer.cancel()
         for slot in [primary, secondary].compactMap({ $0 }) {
             slot.cancelTimers()
             if let c = slot.connection {
@@ -182,7 +189,6 @@ final class Peer: @unchecked Sendable {
         switch outcome {
         case .inPlace:
             logger.info("peer reconfigured in place")
-            if established != nil { refreshExport() }
         case .resetSession(let why):
             logger.info("peer settings changed: resetting session", metadata: ["reason": "\(why)"])
             if let s = secondary {
@@ -195,18 +201,48 @@ final class Peer: @unchecked Sendable {
         }
     }
 
-    /// Best routes changed (nil = no route any more).
-    func locRibChanged(_ changes: [IPPrefix: Route?]) {
+    /// Encoded UPDATEs from the speaker for session `session`; answered with `.ready` once the
+    /// socket has taken most of them (flow control: the speaker keeps the rest as pending
+    /// prefixes, not as queued messages).
+    func send(updates: [[UInt8]], session: Int) {
         dispatchPrecondition(condition: .onQueue(queue))
-        for (p, r) in changes { locRib[p] = r }
-        guard established != nil else { return }
-        sendExportDelta(Set(changes.keys))
+        guard session == self.session, let slot = established, let c = slot.connection else { return }
+        for m in updates { c.send(m) }
+        if c.queuedBytes <= Peer.lowWater {
+            report(.ready(config.address, session: session))
+        } else {
+            owesReady = true
+        }
     }
 
-    func setLocRib(_ all: [IPPrefix: Route]) {
+    /// Queued bytes below which the speaker may send more.
+    static let lowWater = 256 * 1024
+
+    /// The initial advertisement of `session` is out: End-of-RIB per family (RFC 4724 §4.1).
+    func initialAdvertisementDone(session: Int) {
         dispatchPrecondition(condition: .onQueue(queue))
-        locRib = all
-        if established != nil { refreshExport() }
+        guard session == self.session, let slot = established else { return }
+        for af in (slot.fsm.negotiated?.families ?? []).sorted() { handle(.initialAdvertisementDone(af), on: slot) }
+    }
+
+    /// Closes the session with Cease/1 (RFC 4486: AFI, SAFI, the limit) when the peer sent more
+    /// prefixes than `maxPrefixes`; the FSM restarts it after its idle hold backoff.
+    func maximumPrefixesReached(session: Int, family: SessionFamily, limit: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard session == self.session, let slot = established else { return }
+        let l = UInt32(clamping: limit)
+        let data: [UInt8] = [UInt8(family.afi >> 8), UInt8(family.afi & 0xff), family.safi,
+                             UInt8(l >> 24), UInt8((l >> 16) & 0xff), UInt8((l >> 8) & 0xff), UInt8(l & 0xff)]
+        logger.warning("maximum prefixes reached: closing the session", metadata: ["bgp.limit": "\(limit)"])
+        handle(.automaticStop(BGPSession.NotificationMessage(code: 6, subcode: BGPSession.CeaseSubcode.maximumPrefixesReached,
+                                                              data: data)), on: slot)
+    }
+
+    /// Asks the peer to send its routes again (after an import policy change).
+    func requestRouteRefresh(session: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard session == self.session, let slot = established, slot.fsm.negotiated?.routeRefresh == true else { return }
+        for af in (slot.fsm.negotiated?.families ?? []).sorted() { handle(.requestRouteRefresh(af), on: slot) }
     }
 
     /// An incoming TCP connection from this peer's address.
@@ -283,19 +319,17 @@ final class Peer: @unchecked Sendable {
         case .sessionDown(let reason):
             sessionDown(reason, on: slot)
         case .deliverUpdate:
-            if let u = slot.pendingUpdate { applyUpdate(u) }
+            if let u = slot.pendingUpdate { inbound.append(u) }
             slot.pendingUpdate = nil
         case .endOfRIBReceived(let af):
             logger.debug("End-of-RIB received", metadata: ["bgp.family": "\(af)"])
-            let gone = staleRoutes.endOfRIB(af)
-            if !gone.isEmpty {
-                logger.info("graceful restart: End-of-RIB, stale routes withdrawn",
-                            metadata: ["bgp.family": "\(af)", "bgp.stale": "\(gone.count)"])
-            }
-            withdrawStale(gone)
-            if slot.fsm.allEndOfRIBReceived { report(.endOfRIB(config.address)) }
+            flushInbound()
+            report(.endOfRIB(config.address, session: session, af, all: slot.fsm.allEndOfRIBReceived))
         case .routeRefreshRequested(let rr):
-            if rr.subtype == RouteRefreshMessage.request { refreshExport(family: rr.family) }
+            if rr.subtype == RouteRefreshMessage.request {
+                flushInbound()
+                report(.routeRefresh(config.address, session: session, rr.family))
+            }
         case .stateChanged(let from, let to):
             var l = logger
             l[metadataKey: "bgp.state"] = "\(to)"
@@ -428,6 +462,10 @@ final class Peer: @unchecked Sendable {
         }
         conn.onWriteProgress = { [weak self, weak slot] in
             guard let self, let slot, slot.connection === conn, slot.fsm.state == .established else { return }
+            if self.owesReady, conn.queuedBytes <= Peer.lowWater {
+                self.owesReady = false
+                self.report(.ready(self.config.address, session: self.session))
+            }
             // Runs inside a send, i.e. while actions are being performed: no nested perform.
             let more = slot.fsm.handle(.sendProgress, now: self.clock())
             if !more.isEmpty { self.queue.async { self.perform(more, on: slot) } }
@@ -476,6 +514,7 @@ final class Peer: @unchecked Sendable {
         var offset = 0
         defer {
             if offset > 0 && conn != nil && slot.connection === conn { slot.buffer.removeFirst(offset) }
+            flushInbound()
         }
         while conn != nil && slot.connection === conn {
             let frame: WireBridge.Frame
@@ -510,12 +549,11 @@ final class Peer: @unchecked Sendable {
 
     private func established(_ neg: NegotiatedSession, on slot: ConnectionSlot) {
         slot.context = WireContext(negotiated: neg, externalPeer: config.isEBGP(localAS: localAS))
-        localAddress = (try? slot.connection?.socket.localAddress())?.ip
+        let localAddress = (try? slot.connection?.socket.localAddress())?.ip
         logger.info("session established", metadata: [
             "bgp.peerAS": "\(neg.peerAS)", "bgp.hold": "\(neg.holdTime)",
             "bgp.families": "\(neg.families.sorted().map(\.description))",
         ])
-        adjRibOut.removeAll()
         if restarting {
             // Our restart is over for this peer once a session is up: later OPENs (after a
             // flap) carry R = 0, as BIRD's once its recovery is done. In place (RFC 4724 §3).
@@ -524,88 +562,32 @@ final class Peer: @unchecked Sendable {
             _ = primary.fsm.reconfigure(c)
             _ = secondary?.fsm.reconfigure(c)
         }
-        if staleRoutes.isHelping {
-            let gone = staleRoutes.sessionEstablished(neg, now: clock())
-            logger.info("graceful restart: peer is back; stale routes wait for its End-of-RIB",
-                        metadata: ["bgp.stale": "\(staleRoutes.staleCount)", "bgp.flushed": "\(gone.count)"])
-            withdrawStale(gone)
-        }
-        // The initial advertisement; the FSM answers with End-of-RIB per family.
-        refreshExport()
-        for af in neg.families.sorted() { handle(.initialAdvertisementDone(af), on: slot) }
+        session += 1
+        owesReady = false
+        inbound.removeAll()
+        // The speaker queues the initial advertisement and calls `initialAdvertisementDone`
+        // when it is all sent; the FSM then sends End-of-RIB per family.
+        report(.established(config.address, session: session,
+                            EstablishedSession(negotiated: neg, localAddress: localAddress, encode: slot.context.encode)))
     }
 
     private func sessionDown(_ reason: SessionDownReason, on slot: ConnectionSlot) {
         logger.info("session down", metadata: ["reason": "\(reason)"])
         if case .holdTimerExpired = reason { status.lastError = "Hold timer expired" }
-        adjRibOut.removeAll()
-        status.prefixesSent = 0
-        if let r = retain {
-            // RFC 4724 §4.2 helper: keep the routes of the GR families, stale, for the peer's
-            // restart time; the others go now.
-            retain = nil
-            let gone = staleRoutes.sessionLost(retaining: r.families, restartTime: r.restartTime,
-                                               routes: adjRibIn.keys, now: clock())
-            logger.info("graceful restart: keeping the peer's routes as stale", metadata: [
-                "bgp.stale": "\(staleRoutes.staleCount)", "bgp.restartTime": "\(r.restartTime)",
-                "bgp.families": "\(r.families.sorted().map(\.description))",
-            ])
-            withdrawStale(gone)
-            return
-        }
-        staleRoutes.reset()
-        staleTimer.cancel()
-        adjRibIn.removeAll()
-        status.prefixesReceived = 0
-        status.staleRoutes = 0
-        report(.down(config.address))
+        flushInbound()
+        owesReady = false
+        let r = retain
+        retain = nil
+        report(.down(config.address, session: session, retain: r))
         publishStatus()
     }
 
-    /// Withdraws these routes of the peer (stale ones whose time is up), re-arms the stale timer.
-    private func withdrawStale(_ prefixes: [IPPrefix]) {
-        var changes: [IPPrefix: RouteAttributes?] = [:]
-        for p in prefixes where adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
-        if !changes.isEmpty { report(.routes(config.address, ebgp: config.isEBGP(localAS: localAS), changes)) }
-        status.prefixesReceived = adjRibIn.count
-        if let due = staleRoutes.nextDeadline {
-            let ms = max(0, due.milliseconds - clock().milliseconds)
-            staleTimer.schedule(on: queue, afterMilliseconds: ms, leeway: .milliseconds(100)) { @Sendable [weak self] in
-                guard let self else { return }
-                let gone = self.staleRoutes.expire(now: self.clock())
-                if !gone.isEmpty {
-                    self.logger.info("graceful restart: time is up, stale routes withdrawn", metadata: ["bgp.stale": "\(gone.count)"])
-                }
-                self.withdrawStale(gone)
-            }
-        } else {
-            staleTimer.cancel()
-        }
-        publishStatus()
-    }
-
-    private func applyUpdate(_ u: ParsedUpdate) {
-        if staleRoutes.isHelping {
-            // Sent again, announced or withdrawn: no longer stale (RFC 4724 §4.2).
-            for p in u.withdrawn { staleRoutes.refreshed(p) }
-            for (p, _) in u.announced { staleRoutes.refreshed(p) }
-            if !staleRoutes.isHelping { staleTimer.cancel() }
-        }
-        var changes: [IPPrefix: RouteAttributes?] = [:]
-        for p in u.withdrawn where adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
-        let accept = config.effectiveImport(localAS: localAS) == .all
-        for (p, attrs) in u.announced {
-            // Import policy, AS loop (RFC 4271 §9.1.2) and configured families.
-            if !accept || attrs.contains(as: localAS.value) || !config.addressFamilies.contains(UnicastFamily(p.family)) {
-                if adjRibIn.removeValue(forKey: p) != nil { changes[p] = .some(nil) }
-                continue
-            }
-            adjRibIn[p] = attrs
-            changes[p] = attrs
-        }
-        status.prefixesReceived = adjRibIn.count
-        if !changes.isEmpty { report(.routes(config.address, ebgp: config.isEBGP(localAS: localAS), changes)) }
-        publishStatus()
+    /// Reports the UPDATEs decoded so far, in one batch.
+    private func flushInbound() {
+        guard !inbound.isEmpty else { return }
+        let batch = inbound
+        inbound.removeAll(keepingCapacity: true)
+        report(.updates(config.address, session: session, batch))
     }
 
     /// The slot whose session is Established (normally the primary; a second connection can get
@@ -616,52 +598,7 @@ final class Peer: @unchecked Sendable {
         return nil
     }
 
-    private func target() -> ExportTarget? {
-        guard let la = localAddress else { return nil }
-        return ExportTarget(peer: config, localAS: localAS, localAddress: la)
-    }
-
-    /// Recomputes the export for every prefix (or one family's) and sends the difference.
-    private func refreshExport(family: BGPSession.AddressFamily? = nil) {
-        var prefixes = Set(locRib.keys).union(adjRibOut.keys)
-        if let family { prefixes = prefixes.filter { ($0.family == .v4) == (family == .ipv4Unicast) } }
-        if family != nil {
-            // A route refresh request: resend everything of the family.
-            for p in prefixes { adjRibOut[p] = nil }
-        }
-        sendExportDelta(prefixes)
-    }
-
-    private func sendExportDelta(_ prefixes: Set<IPPrefix>) {
-        guard let t = target(), let slot = established, slot.connection != nil else { return }
-        var announce: [IPPrefix: RouteAttributes] = [:]
-        var withdraw: [IPPrefix] = []
-        // Routes sharing attributes, source and family export to the same attributes: compute
-        // them once, so the Adj-RIB-Out shares one box per group too.
-        struct MemoKey: Hashable { var attributes: RouteAttributes; var source: RouteSource; var family: IPFamily }
-        var memo: [MemoKey: RouteAttributes?] = [:]
-        for p in prefixes {
-            let want = locRib[p].flatMap { r -> RouteAttributes? in
-                let key = MemoKey(attributes: r.attributes, source: r.source, family: p.family)
-                if let hit = memo[key] { return hit }
-                let out = exportAttributes(for: r, to: t)
-                memo[key] = .some(out)
-                return out
-            }
-            let had = adjRibOut[p]
-            if want == had { continue }
-            if let want { announce[p] = want; adjRibOut[p] = want } else if had != nil { withdraw.append(p); adjRibOut[p] = nil }
-        }
-        if announce.isEmpty && withdraw.isEmpty { return }
-        for msg in WireBridge.encodeUpdates(announce: announce, withdraw: withdraw, context: slot.context) {
-            send(msg, on: slot)
-        }
-        status.prefixesSent = adjRibOut.count
-        publishStatus()
-    }
-
     private func publishStatus() {
-        status.staleRoutes = staleRoutes.staleCount
         report(.status(config.address, status))
     }
 }

@@ -1,4 +1,6 @@
+@_exported import BGPRIB
 import BGPSession
+import BGPWire
 import Dispatch
 import Foundation
 import Logging
@@ -6,19 +8,29 @@ import NetCore
 import Posix
 
 /// Twill's BGP speaker: a listener, one `Peer` per configured neighbour (each on its own serial
-/// queue), the Loc-RIB and the control socket. Thread-safe: public methods hop onto the
-/// speaker's serial queue. `@unchecked Sendable`: all state is confined to `queue`.
+/// queue: sockets, FSM, decoding), the RIB (`BGPRIB.RIB`: Adj-RIB-In, Loc-RIB with best path,
+/// route reflection, per-peer pending output, update groups) and the control socket.
+/// Thread-safe: public methods hop onto the speaker's serial queue. `@unchecked Sendable`: all
+/// state is confined to `queue`.
 ///
 /// Queue order: peer queues report to the speaker queue with `async`; the speaker queue talks
 /// to peer queues with `async`; only public entry points and the control server use `sync`
 /// onto the speaker queue, and nothing on it ever waits for them.
+///
+/// Output flow: a best-path change marks the prefix pending for every Established peer. The
+/// speaker drains a peer's pending prefixes into UPDATEs (`UpdateEncoder`) only while that
+/// peer's socket keeps up: one batch in flight per peer, the next when the peer reports
+/// `.ready`. A slow peer costs a bit per prefix; changes made meanwhile coalesce.
 public final class Speaker: @unchecked Sendable {
     public private(set) var config: SpeakerConfig
     private let queue = DispatchQueue(label: "twill.bgp.speaker")
     private var logger: Logger
     private var peers: [IPAddress: Peer] = [:]
     private var peerStatus: [IPAddress: PeerRuntimeStatus] = [:]
-    private var rib = RouteTable()
+    private var rib: RIB
+    private var sessions: [IPAddress: SessionState] = [:]
+    private var encoder = UpdateEncoder()
+    private var flushScheduled = false
     private var listeners: [(Socket, DispatchSourceRead)] = []
     private var control: ControlServer?
     private var rejected = 0
@@ -29,10 +41,52 @@ public final class Speaker: @unchecked Sendable {
     /// it) do not deadlock.
     private let onSpeakerQueue = DispatchSpecificKey<Bool>()
 
+    /// Prefixes per drained batch: ~100 KB of UPDATEs, enough to keep a socket busy between
+    /// two `.ready` reports without holding a large queue of messages.
+    static let batchPrefixes = 16_384
+
+    /// The speaker's side of one peer: its RIB slot and, while Established, the session.
+    /// Confined to the speaker's queue (`@unchecked Sendable` for its timer's closure).
+    final class SessionState: @unchecked Sendable {
+        let id: PeerID
+        var session = 0
+        var up = false
+        var context = WireContext()
+        var families: Set<SessionFamily> = []
+        /// A batch is with the peer; wait for `.ready`.
+        var inFlight = false
+        /// The initial advertisement is still being sent (End-of-RIB follows it).
+        var initialPending = false
+        /// Graceful restart helper state (RFC 4724 §4.2): which routes are stale until when.
+        var stale = StaleRoutes()
+        let staleTimer = QueueTimer()
+        init(id: PeerID) { self.id = id }
+    }
+
     public init(config: SpeakerConfig, logger: Logger) {
         self.config = config
         self.logger = logger
+        rib = RIB(local: Speaker.localSpeaker(config))
         queue.setSpecific(key: onSpeakerQueue, value: true)
+    }
+
+    static func localSpeaker(_ c: SpeakerConfig) -> LocalSpeaker {
+        // A cluster ID makes us a route reflector; with clients but no explicit ID, BIRD and
+        // FRR use the router ID.
+        let cluster = c.clusterID ?? (c.peers.contains { $0.routeReflectorClient } ? c.routerID : nil)
+        return LocalSpeaker(asn: c.asNumber.value, routerID: c.routerID, clusterID: cluster)
+    }
+
+    func ribPolicy(_ pc: PeerConfig) -> RIBPeerPolicy {
+        let ebgp = pc.isEBGP(localAS: config.asNumber)
+        return RIBPeerPolicy(
+            asn: pc.asNumber.value, type: ebgp ? .ebgp : .ibgp, isRRClient: pc.routeReflectorClient,
+            allowASIn: pc.allowASIn, nextHopMode: pc.nextHopMode,
+            importAll: pc.effectiveImport(localAS: config.asNumber) == .all,
+            exportAll: pc.effectiveExport(localAS: config.asNumber) == .all,
+            families: Set(pc.addressFamilies.map(\.family)),
+            importFilters: pc.filters.compactMap { config.filters[$0] },
+            exportFilters: pc.filters.compactMap { config.filters[$0] })
     }
 
     /// Runs `body` on the speaker queue, inline if already there.
@@ -42,19 +96,22 @@ public final class Speaker: @unchecked Sendable {
     }
 
     /// Registers the observer of best peer-learned routes (call before `start()`). It is called
-    /// on the speaker's queue, once per processed UPDATE, withdrawal, session down or stale-route
-    /// flush, with every prefix whose best route from a peer changed (`best` nil: no peer route
-    /// left). Our own announcements are never reported. Routes a graceful-restart helper keeps
-    /// as stale do not change (nothing is reported) until they are re-announced or flushed.
-    /// The observer may call the read-only methods (`learnedBestRoutes()`, `routes()`,
+    /// on the speaker's queue, once per processed batch of UPDATEs, withdrawal, session down or
+    /// stale-route flush, with every prefix whose best route from a peer changed (`best` nil: no
+    /// peer route left). Our own announcements are never reported. Routes a graceful-restart
+    /// helper keeps as stale do not change (nothing is reported) until they are re-announced or
+    /// flushed. The observer may call the read-only methods (`learnedBestRoutes()`, `routes()`,
     /// `peerStatuses()`), but not `start`, `stop` or `reload`; hop to your own queue for slow work.
     public func setRouteObserver(_ observer: @escaping @Sendable ([BestRouteChange]) -> Void) {
-        onQueue { routeObserver = observer }
+        onQueue {
+            routeObserver = observer
+            rib.setObserving(true)
+        }
     }
 
-    /// Snapshot of the best peer-learned route of every prefix (for a resync), by prefix.
+    /// Snapshot of the best peer-learned route of every prefix (for a resync).
     public func learnedBestRoutes() -> [Route] {
-        onQueue { rib.prefixes.compactMap { rib.bestLearned(for: $0) } }
+        onQueue { rib.allBestLearned.sorted { $0.prefix < $1.prefix } }
     }
 
     deinit { assert(!started, "Speaker released without stop()") }
@@ -83,11 +140,12 @@ public final class Speaker: @unchecked Sendable {
                 }
             }
             started = true
-            for a in config.announce { rib.upsert(localRoute(a)) }
+            for a in config.announce { announceLocal(a) }
             for p in config.peers { addPeer(p) }
             startInitialSync()
             logger.info("BGP speaker started", metadata: [
                 "bgp.as": "\(config.asNumber)", "bgp.routerID": "\(config.routerID)", "bgp.peers": "\(config.peers.count)",
+                "bgp.clusterID": "\(rib.local.clusterID.map { "\($0)" } ?? "none")",
             ])
         }
     }
@@ -131,6 +189,7 @@ public final class Speaker: @unchecked Sendable {
         let ctl: ControlServer? = queue.sync {
             closeListeners()
             peers.removeAll()
+            for s in sessions.values { s.staleTimer.cancel() }
             initialSyncTimer.cancel()
             started = false
             defer { control = nil }
@@ -140,8 +199,10 @@ public final class Speaker: @unchecked Sendable {
     }
 
     /// Applies a new configuration (SIGHUP): peers added, removed (Cease 6/3) or reconfigured
-    /// (in place, or reset when the FSM says the change needs a new session); announcements
-    /// diffed. Listener and control socket changes need a restart and are reported as errors.
+    /// (in place, or reset when the FSM says the change needs a new session; a changed import
+    /// policy asks the peer for a ROUTE-REFRESH, a changed export policy re-sends what it gets);
+    /// announcements diffed. Listener and control socket changes need a restart and are
+    /// reported as errors.
     public func reload(_ new: SpeakerConfig) throws {
         try queue.sync {
             if new.routerID != config.routerID || new.asNumber != config.asNumber {
@@ -154,6 +215,7 @@ public final class Speaker: @unchecked Sendable {
             let old = config
             config = new
             config.restarting = old.restarting
+            rib.setLocal(Speaker.localSpeaker(config))
             let oldPeers = Dictionary(uniqueKeysWithValues: old.peers.map { ($0.address, $0) })
             let newPeers = Dictionary(uniqueKeysWithValues: new.peers.map { ($0.address, $0) })
             for (addr, _) in oldPeers where newPeers[addr] == nil {
@@ -161,28 +223,37 @@ public final class Speaker: @unchecked Sendable {
                 peerStatus[addr] = nil
                 setListenerKey(addr, nil)
                 p.queue.async { p.stop(subcode: BGPSession.CeaseSubcode.peerDeconfigured) {} }
-                routesFromPeerGone(addr)
+                if let st = sessions.removeValue(forKey: addr) {
+                    st.staleTimer.cancel()
+                    rib.removePeer(st.id)
+                }
                 awaitingSync.remove(addr)
                 synced.remove(addr)
                 logger.info("peer removed", metadata: ["bgp.peer": "\(addr)"])
             }
             for (addr, pc) in newPeers {
                 if let existing = oldPeers[addr] {
-                    guard existing != pc, let p = peers[addr] else { continue }
+                    guard let p = peers[addr], let st = sessions[addr] else { continue }
+                    let changed = rib.setPolicy(st.id, ribPolicy(pc))
+                    if changed.importChanged, st.up {
+                        let session = st.session
+                        p.queue.async { p.requestRouteRefresh(session: session) }
+                    }
+                    guard existing != pc else { continue }
                     if existing.password != pc.password { setListenerKey(addr, pc.password) }
                     p.queue.async { p.reconfigure(pc) }
                 } else {
                     addPeer(pc)
                 }
             }
+            // Policies that name filters by name: a changed filter changes the peers using it.
             // Announcements.
             let oldA = Set(old.announce), newA = Set(new.announce)
-            var changed: Set<IPPrefix> = []
             for a in oldA.subtracting(newA) where !newA.contains(where: { $0.prefix == a.prefix }) {
-                if rib.remove(prefix: a.prefix, source: .local) { changed.insert(a.prefix) }
+                rib.withdraw(from: .local, prefixes: [a.prefix])
             }
-            for a in newA.subtracting(oldA) { if rib.upsert(localRoute(a)) { changed.insert(a.prefix) } }
-            publish(changed)
+            for a in newA.subtracting(oldA) { announceLocal(a) }
+            afterChange()
             checkInitialSync()
             logger.info("configuration reloaded")
         }
@@ -194,7 +265,7 @@ public final class Speaker: @unchecked Sendable {
     /// Peers as the control socket reports them.
     public func peerStatuses() -> [PeerStatus] { onQueue { statusList() } }
 
-    /// Every route in the Loc-RIB with the best one marked.
+    /// Every path in the RIB, best first per prefix, with the reason each other path lost.
     public func routes() -> [RouteStatus] { onQueue { routeList() } }
 
     /// The ports the listeners are bound to (useful with `listen.port: 0` style tests).
@@ -214,55 +285,198 @@ public final class Speaker: @unchecked Sendable {
         }
         peers[addr] = p
         peerStatus[addr] = PeerRuntimeStatus(sinceEpoch: WallClock.now())
+        sessions[addr] = SessionState(id: rib.addPeer(address: addr, policy: ribPolicy(pc)))
         setListenerKey(addr, pc.password)
-        let best = bestRoutes()
-        p.queue.async {
-            p.setLocRib(best)
-            p.start()
-        }
-    }
-
-    private func bestRoutes() -> [IPPrefix: Route] {
-        rib.bestRoutes
+        p.queue.async { p.start() }
     }
 
     /// Our announcements without a next hop share one attribute set per family.
     private static let selfAttributes = (v4: RouteAttributes(nextHop: .unspecified(.v4)), v6: RouteAttributes(nextHop: .unspecified(.v6)))
 
-    private func localRoute(_ a: Announcement) -> Route {
+    private func announceLocal(_ a: Announcement) {
         let attrs = a.nextHop.map { RouteAttributes(nextHop: $0) }
             ?? (a.prefix.family == .v4 ? Self.selfAttributes.v4 : Self.selfAttributes.v6)
-        return Route(prefix: a.prefix, source: .local, attributes: attrs)
+        rib.announce(from: .local, attributes: attrs, prefixes: [a.prefix])
     }
 
     private func handle(_ r: PeerReport) {
         dispatchPrecondition(condition: .onQueue(queue))
         switch r {
-        case .routes(let addr, let ebgp, let changes):
-            guard peers[addr] != nil else { return }
-            var changed: Set<IPPrefix> = []
-            var learned: [BestRouteChange] = []
-            let src = RouteSource.peer(addr, ebgp: ebgp)
-            for (prefix, attrs) in changes {
-                let before = rib.bestLearned(for: prefix)
-                let moved = attrs.map { rib.upsert(Route(prefix: prefix, source: src, attributes: $0)) }
-                    ?? rib.remove(prefix: prefix, source: src)
-                if moved { changed.insert(prefix) }
-                let after = rib.bestLearned(for: prefix)
-                if after != before { learned.append(BestRouteChange(prefix: prefix, best: after)) }
-            }
-            publish(changed)
-            notify(learned)
-        case .down(let addr):
-            guard peers[addr] != nil else { return }
-            routesFromPeerGone(addr)
+        case .updates(let addr, let session, let updates):
+            guard let st = sessions[addr], st.up, st.session == session else { return }
+            apply(updates, st)
+            checkMaxPrefixes(addr, st)
+            afterChange()
+        case .established(let addr, let session, let info):
+            guard let st = sessions[addr], peers[addr] != nil else { return }
+            sessionUp(addr, st, session, info)
+            afterChange()
+        case .down(let addr, let session, let retain):
+            guard let st = sessions[addr], st.session == session, st.up else { return }
+            sessionDown(addr, st, retain: retain)
+            afterChange()
         case .status(let addr, let s):
             if peers[addr] != nil { peerStatus[addr] = s }
-        case .endOfRIB(let addr):
-            guard peers[addr] != nil else { return }
-            synced.insert(addr)
-            checkInitialSync()
+        case .endOfRIB(let addr, let session, let family, let all):
+            guard let st = sessions[addr], st.up, st.session == session else { return }
+            let gone = st.stale.endOfRIB(family)
+            if !gone.isEmpty {
+                logger.info("graceful restart: End-of-RIB, stale routes withdrawn",
+                            metadata: ["bgp.peer": "\(addr)", "bgp.family": "\(family)", "bgp.stale": "\(gone.count)"])
+            }
+            withdrawStale(st, gone)
+            if all {
+                synced.insert(addr)
+                checkInitialSync()
+            }
+            afterChange()
+        case .routeRefresh(let addr, let session, let family):
+            guard let st = sessions[addr], st.up, st.session == session else { return }
+            rib.resend(st.id, family: family == .ipv4Unicast ? .v4 : .v6)
+            scheduleFlush()
+        case .ready(let addr, let session):
+            guard let st = sessions[addr], st.up, st.session == session else { return }
+            st.inFlight = false
+            flush(addr, st)
         }
+    }
+
+    private func apply(_ updates: [ParsedUpdate], _ st: SessionState) {
+        for u in updates {
+            if st.stale.isHelping {
+                // Sent again, announced or withdrawn: no longer stale (RFC 4724 §4.2).
+                for p in u.withdrawn { st.stale.refreshed(p) }
+                for (_, ps) in u.announced { for p in ps { st.stale.refreshed(p) } }
+                if !st.stale.isHelping { st.staleTimer.cancel() }
+            }
+            if !u.withdrawn.isEmpty { rib.withdraw(from: st.id, prefixes: u.withdrawn) }
+            for (attrs, prefixes) in u.announced {
+                if let why = rib.announce(from: st.id, attributes: attrs, prefixes: prefixes) {
+                    logger.debug("path rejected", metadata: ["bgp.reason": "\(why)", "bgp.prefixes": "\(prefixes.count)"])
+                }
+            }
+        }
+    }
+
+    /// RFC 4486 Cease/1 when a peer sends more prefixes than its `maxPrefixes`.
+    private func checkMaxPrefixes(_ addr: IPAddress, _ st: SessionState) {
+        guard let pc = peers[addr]?.config, let limit = pc.maxPrefixes, rib.pathCount(st.id) > limit,
+              let p = peers[addr] else { return }
+        let family = st.families.min() ?? .ipv4Unicast
+        let session = st.session
+        logger.warning("peer exceeded its maximum prefixes", metadata: [
+            "bgp.peer": "\(addr)", "bgp.limit": "\(limit)", "bgp.received": "\(rib.pathCount(st.id))",
+        ])
+        p.queue.async { p.maximumPrefixesReached(session: session, family: family, limit: limit) }
+    }
+
+    private func sessionUp(_ addr: IPAddress, _ st: SessionState, _ session: Int, _ info: EstablishedSession) {
+        if st.up { rib.peerDown(st.id, keepPaths: false) }
+        st.session = session
+        st.up = true
+        st.inFlight = false
+        st.initialPending = true
+        st.families = info.negotiated.families
+        var ctx = WireContext()
+        ctx.encode = info.encode
+        st.context = ctx
+        if st.stale.isHelping {
+            let gone = st.stale.sessionEstablished(info.negotiated, now: clock())
+            logger.info("graceful restart: peer is back; stale routes wait for its End-of-RIB",
+                        metadata: ["bgp.peer": "\(addr)", "bgp.stale": "\(st.stale.staleCount)", "bgp.flushed": "\(gone.count)"])
+            withdrawStale(st, gone)
+        }
+        rib.peerUp(st.id, routerID: info.negotiated.peerRouterID, localAddress: info.localAddress)
+    }
+
+    private func sessionDown(_ addr: IPAddress, _ st: SessionState, retain: (families: Set<SessionFamily>, restartTime: Duration)?) {
+        st.up = false
+        st.inFlight = false
+        st.initialPending = false
+        if let r = retain {
+            // RFC 4724 §4.2 helper: keep the routes of the GR families, stale, for the peer's
+            // restart time; the others go now.
+            let held = rib.prefixes(of: st.id)
+            let gone = st.stale.sessionLost(retaining: r.families, restartTime: r.restartTime, routes: held, now: clock())
+            rib.peerDown(st.id, keepPaths: true)
+            rib.markStale(st.id, families: Set(r.families.map { $0 == .ipv4Unicast ? IPFamily.v4 : .v6 }))
+            logger.info("graceful restart: keeping the peer's routes as stale", metadata: [
+                "bgp.peer": "\(addr)", "bgp.stale": "\(st.stale.staleCount)", "bgp.restartTime": "\(r.restartTime)",
+                "bgp.families": "\(r.families.sorted().map(\.description))",
+            ])
+            withdrawStale(st, gone)
+            return
+        }
+        _ = st.stale.reset()
+        st.staleTimer.cancel()
+        rib.peerDown(st.id, keepPaths: false)
+    }
+
+    /// Withdraws these routes of the peer (stale ones whose time is up), re-arms the stale timer.
+    private func withdrawStale(_ st: SessionState, _ prefixes: [IPPrefix]) {
+        if !prefixes.isEmpty { rib.withdraw(from: st.id, prefixes: prefixes) }
+        if let due = st.stale.nextDeadline {
+            let ms = max(0, due.milliseconds - clock().milliseconds)
+            st.staleTimer.schedule(on: queue, afterMilliseconds: ms, leeway: .milliseconds(100)) { @Sendable [weak self, weak st] in
+                guard let self, let st else { return }
+                let gone = st.stale.expire(now: self.clock())
+                if !gone.isEmpty {
+                    self.logger.info("graceful restart: time is up, stale routes withdrawn", metadata: ["bgp.stale": "\(gone.count)"])
+                }
+                self.withdrawStale(st, gone)
+                self.afterChange()
+            }
+        } else {
+            st.staleTimer.cancel()
+        }
+    }
+
+    /// After every change to the RIB: tell the observer, send what is pending.
+    private func afterChange() {
+        if routeObserver != nil {
+            notify(rib.takeLearnedChanges().map { BestRouteChange(prefix: $0.prefix, best: $0.best) })
+        }
+        scheduleFlush()
+    }
+
+    // MARK: output
+
+    /// Flushes once the reports already queued are handled, so their changes coalesce.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        queue.async { [weak self] in
+            guard let self else { return }
+            self.flushScheduled = false
+            for (addr, st) in self.sessions where st.up { self.flush(addr, st) }
+        }
+    }
+
+    private func flush(_ addr: IPAddress, _ st: SessionState) {
+        guard st.up, !st.inFlight, let p = peers[addr] else { return }
+        var msgs: [[UInt8]] = []
+        while msgs.isEmpty && rib.hasPending(st.id) {
+            let batch = rib.drain(st.id, limit: Self.batchPrefixes)
+            if !batch.isEmpty { msgs = encoder.encode(batch, context: st.context) }
+        }
+        let session = st.session
+        if !msgs.isEmpty {
+            st.inFlight = true
+            let out = msgs
+            p.queue.async { p.send(updates: out, session: session) }
+        }
+        if st.initialPending && !rib.hasPending(st.id) {
+            // Queued behind the last batch on the peer's queue: End-of-RIB follows it.
+            st.initialPending = false
+            p.queue.async { p.initialAdvertisementDone(session: session) }
+        }
+    }
+
+    /// One observer call per batch, in prefix order.
+    private func notify(_ changes: [BestRouteChange]) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !changes.isEmpty, started, let observer = routeObserver else { return }
+        observer(changes)
     }
 
     // MARK: initial sync (restarting side)
@@ -311,37 +525,6 @@ public final class Speaker: @unchecked Sendable {
         logger.info(complete ? "initial sync: End-of-RIB from every peer" : "initial sync: timed out waiting for End-of-RIB",
                     metadata: ["bgp.waitingFor": "\(awaitingSync.subtracting(synced).sorted().map(\.description))"])
         h(complete)
-    }
-
-    private func routesFromPeerGone(_ addr: IPAddress) {
-        var changed: Set<IPPrefix> = []
-        var learned: [BestRouteChange] = []
-        for src in [RouteSource.peer(addr, ebgp: true), .peer(addr, ebgp: false)] {
-            for r in rib.routes(from: src) {
-                let before = rib.bestLearned(for: r.prefix)
-                if rib.remove(prefix: r.prefix, source: src) { changed.insert(r.prefix) }
-                let after = rib.bestLearned(for: r.prefix)
-                if after != before { learned.append(BestRouteChange(prefix: r.prefix, best: after)) }
-            }
-        }
-        publish(changed)
-        notify(learned)
-    }
-
-    /// One observer call per batch, in prefix order.
-    private func notify(_ changes: [BestRouteChange]) {
-        dispatchPrecondition(condition: .onQueue(queue))
-        guard !changes.isEmpty, started, let observer = routeObserver else { return }
-        observer(changes.sorted { $0.prefix < $1.prefix })
-    }
-
-    /// Sends best-route changes to every peer queue.
-    private func publish(_ prefixes: Set<IPPrefix>) {
-        guard !prefixes.isEmpty else { return }
-        var delta: [IPPrefix: Route?] = [:]
-        for p in prefixes { delta[p] = .some(rib.best(for: p)) }
-        let d = delta
-        for p in peers.values { p.queue.async { p.locRibChanged(d) } }
     }
 
     // MARK: listener
@@ -438,9 +621,11 @@ public final class Speaker: @unchecked Sendable {
     private func statusList() -> [PeerStatus] {
         config.peers.map { pc in
             let s = peerStatus[pc.address] ?? PeerRuntimeStatus()
+            let st = sessions[pc.address]
+            let stale = st?.stale.staleCount ?? 0
             let up = s.state == .established
             var info = s.state.rawValue
-            if s.staleRoutes > 0 {
+            if stale > 0 {
                 // Graceful restart helper: the peer's routes are kept, stale, until it is back
                 // and sends End-of-RIB (or its time is up).
                 info += " Graceful restart"
@@ -449,22 +634,30 @@ public final class Speaker: @unchecked Sendable {
             }
             return PeerStatus(
                 name: pc.name, peerAddress: pc.address.description,
-                peerType: pc.peerType ?? (pc.isEBGP(localAS: config.asNumber) ? "eBGP" : "iBGP"),
+                peerType: pc.peerType ?? (pc.routeReflectorClient ? "iBGP (route-reflector client)"
+                    : pc.isEBGP(localAS: config.asNumber) ? "eBGP" : "iBGP"),
                 state: up ? "up" : "start", since: WallClock.birdStyle(s.sinceEpoch), info: info,
-                prefixesReceived: s.prefixesReceived, prefixesSent: s.prefixesSent, establishedCount: s.establishedCount)
+                prefixesReceived: st.map { rib.pathCount($0.id) } ?? 0,
+                prefixesSent: st.map { rib.sentCount($0.id) } ?? 0, establishedCount: s.establishedCount)
         }
     }
 
     private func routeList() -> [RouteStatus] {
         var out: [RouteStatus] = []
         for prefix in rib.prefixes {
-            let best = rib.best(for: prefix)
-            for (src, a) in rib.candidates(for: prefix).sorted(by: { $0.key < $1.key }) {
+            for c in rib.candidates(prefix) {
+                let a = c.route.attributes
                 let peer: String
-                switch src { case .local: peer = "static"; case .peer(let addr, _): peer = addr.description }
+                switch c.route.source { case .local: peer = "static"; case .peer(let addr, _): peer = addr.description }
                 let nh = a.nextHop.isUnspecified ? "self" : a.nextHop.description
-                out.append(RouteStatus(prefix: prefix.description, nextHop: nh, asPath: a.asPathText, peer: peer,
-                                       best: best?.source == src))
+                var r = RouteStatus(prefix: prefix.description, nextHop: nh, asPath: a.asPathText, peer: peer, best: c.best)
+                r.reason = c.lossReason?.description
+                r.stale = c.stale ? true : nil
+                r.localPref = a.path.localPref
+                r.med = a.path.med
+                r.originatorID = a.path.originatorID?.description
+                r.clusterList = a.path.clusterList.isEmpty ? nil : a.path.clusterList.map(\.description)
+                out.append(r)
             }
         }
         return out

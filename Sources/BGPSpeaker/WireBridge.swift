@@ -31,11 +31,12 @@ struct WireContext: Sendable {
 /// A decoded UPDATE as the peer's Adj-RIB-In needs it.
 struct ParsedUpdate: Sendable, Equatable {
     var withdrawn: [IPPrefix] = []
-    var announced: [(IPPrefix, RouteAttributes)] = []
+    /// The announced prefixes, by attribute set (one per NLRI kind: NEXT_HOP or MP_REACH).
+    var announced: [(attributes: RouteAttributes, prefixes: [IPPrefix])] = []
     var endOfRIB: SessionFamily?
     static func == (l: Self, r: Self) -> Bool {
-        l.withdrawn == r.withdrawn && l.endOfRIB == r.endOfRIB && l.announced.map(\.0) == r.announced.map(\.0)
-            && l.announced.map(\.1) == r.announced.map(\.1)
+        l.withdrawn == r.withdrawn && l.endOfRIB == r.endOfRIB && l.announced.map(\.attributes) == r.announced.map(\.attributes)
+            && l.announced.map(\.prefixes) == r.announced.map(\.prefixes)
     }
 }
 
@@ -174,7 +175,7 @@ enum WireBridge {
         guard !u.isTreatAsWithdraw else { return p }
         if !u.nlri.isEmpty, let nh = u.attributes.nextHop {
             let a = RouteAttributes(path: u.attributes, nextHop: .v4(nh))
-            p.announced += u.nlri.map { ($0.prefix, a) }
+            p.announced.append((a, u.nlri.map(\.prefix)))
         }
         if let r = u.mpReach, r.family == .ipv4Unicast || r.family == .ipv6Unicast {
             let nh: IPAddress?
@@ -185,7 +186,7 @@ enum WireBridge {
             }
             if let nh {
                 let a = RouteAttributes(path: u.attributes, nextHop: nh)
-                p.announced += r.nlri.map { ($0.prefix, a) }
+                p.announced.append((a, r.nlri.map(\.prefix)))
             }
         }
         return p

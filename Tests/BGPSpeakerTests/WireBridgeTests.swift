@@ -25,7 +25,7 @@ import Testing
                 Issue.record("not an UPDATE")
                 continue
             }
-            for (p, a) in u.announced { got[p] = a }
+            for (a, ps) in u.announced { for p in ps { got[p] = a } }
             gone += u.withdrawn
         }
         #expect(got == announce)
