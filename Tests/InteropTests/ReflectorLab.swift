@@ -357,9 +357,8 @@ struct ReflectorGoBGP: IBGPDaemon {
 
 // MARK: twill-bgpd
 
-/// twill-bgpd in the Lab's `twNS`, read through its control socket (`RouteStatus` has next hop,
-/// AS path and the peer a route came from, not ORIGINATOR_ID/CLUSTER_LIST: those are checked on
-/// the daemons that learn Twill's routes). `clusterID` set: the top-level `clusterID` and
+/// twill-bgpd in the Lab's `twNS`, read through its control socket (`RouteStatus`: next hop,
+/// the peer a path came from, ORIGINATOR_ID, CLUSTER_LIST). `clusterID` set: the top-level `clusterID` and
 /// `routeReflectorClient: true` on the clients (docs/twill-bgpd.md).
 struct ReflectorTwill: IBGPDaemon {
     let node: ReflectorNode
@@ -394,7 +393,7 @@ struct ReflectorTwill: IBGPDaemon {
     func paths(_ prefix: String) -> [RouteStatus] { lab.lab.twillRoutes().filter { $0.prefix == prefix } }
 
     func route(_ prefix: String) -> ReflectedRoute? {
-        lab.lab.twillRoute(prefix).map { ReflectedRoute(nextHop: $0.nextHop, originatorID: nil, clusterList: []) }
+        lab.lab.twillRoute(prefix).map { ReflectedRoute(nextHop: $0.nextHop, originatorID: $0.originatorID, clusterList: $0.clusterList ?? []) }
     }
 
     /// Rewrites the config without `prefix` and sends SIGHUP (an announcement change never
