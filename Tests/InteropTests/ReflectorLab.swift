@@ -390,10 +390,40 @@ struct ReflectorTwill: IBGPDaemon {
     func established(_ neighbor: ReflectorNode) -> Bool { lab.lab.twillEstablished(neighbor.address) }
 
     /// Every path Twill holds for `prefix` (best or not).
-    func paths(_ prefix: String) -> [RouteStatus] { lab.lab.twillRoutes().filter { $0.prefix == prefix } }
+    func paths(_ prefix: String) -> [RouteStatus] { Self.controlRoutes(lab.lab.controlSocket).filter { $0.prefix == prefix } }
 
     func route(_ prefix: String) -> ReflectedRoute? {
-        lab.lab.twillRoute(prefix).map { ReflectedRoute(nextHop: $0.nextHop, originatorID: $0.originatorID, clusterList: $0.clusterList ?? []) }
+        paths(prefix).first { $0.best }.map {
+            ReflectedRoute(nextHop: $0.nextHop, originatorID: $0.originatorID, clusterList: $0.clusterList ?? [])
+        }
+    }
+
+    /// `{"cmd":"routes"}` on twill-bgpd's control socket, read straight into `ControlReply`:
+    /// unlike `twillctl node routes` (`Lab.twillRoutes`), it keeps ORIGINATOR_ID and CLUSTER_LIST.
+    /// Blocking, 5 s send/receive timeouts; [] when the daemon is not answering.
+    static func controlRoutes(_ path: String) -> [RouteStatus] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        for opt in [SO_RCVTIMEO, SO_SNDTIMEO] { setsockopt(fd, SOL_SOCKET, opt, &tv, socklen_t(MemoryLayout<timeval>.size)) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return [] }
+        withUnsafeMutableBytes(of: &addr.sun_path) { buf in for (i, b) in bytes.enumerated() { buf[i] = b } }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        let request = Array("{\"cmd\":\"routes\"}\n".utf8)
+        guard connected == 0, write(fd, request, request.count) == request.count else { return [] }
+        var reply: [UInt8] = [], buf = [UInt8](repeating: 0, count: 65536)
+        while reply.last != 10 {
+            let n = read(fd, &buf, buf.count)
+            if n <= 0 { break }
+            reply += buf[0..<n]
+        }
+        return (try? JSONDecoder().decode(ControlReply.self, from: Data(reply)))?.routes ?? []
     }
 
     /// Rewrites the config without `prefix` and sends SIGHUP (an announcement change never
