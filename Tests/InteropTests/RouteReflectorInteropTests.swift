@@ -47,6 +47,24 @@ import TestSupport
         ReflectedRoute(nextHop: origin.address, originatorID: origin.routerID, clusterList: [clusterID])
     }
 
+    /// Expects `receiver` (called `name` in the message) to show `prefix` as reflected by our
+    /// cluster from `origin`, within 15 s.
+    private func expectReflected(_ lab: ReflectorLab, _ prefix: String, from origin: ReflectorNode,
+                                 at receiver: any IBGPDaemon, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let ok = eventually(timeout: 15) { receiver.route(prefix) == reflected(from: origin) }
+        #expect(ok, Comment(rawValue: lab.logs("\(name) shows \(String(describing: receiver.route(prefix))) for \(prefix)")),
+                sourceLocation: sourceLocation)
+    }
+
+    /// Withdraws `prefix` on `origin` and expects it gone from `receiver` within 15 s.
+    private func expectWithdrawal(_ lab: ReflectorLab, _ prefix: String, by origin: any IBGPDaemon,
+                                  at receiver: any IBGPDaemon, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        origin.withdraw(prefix)
+        let gone = eventually(timeout: 15) { receiver.route(prefix) == nil }
+        #expect(gone, Comment(rawValue: lab.logs("\(name) still shows \(String(describing: receiver.route(prefix))) for \(prefix)")),
+                sourceLocation: sourceLocation)
+    }
+
     // MARK: a. between two clients
 
     /// RR on node 1; clients FRR (node 2, 10.201.1.0/24) and GoBGP (node 3, 10.201.2.0/24). Each
@@ -67,17 +85,10 @@ import TestSupport
         #expect(up, Comment(rawValue: lab.logs()))
         guard up else { return }
 
-        let atFRR = eventually(timeout: 15) { frr.route(Self.gobgpPrefix) == reflected(from: gobgpNode) }
-        #expect(atFRR, Comment(rawValue: lab.logs("FRR shows \(String(describing: frr.route(Self.gobgpPrefix)))")))
-        let atGoBGP = eventually(timeout: 15) { gobgp.route(Self.frrPrefix) == reflected(from: frrNode) }
-        #expect(atGoBGP, Comment(rawValue: lab.logs("GoBGP shows \(String(describing: gobgp.route(Self.frrPrefix)))")))
-
-        gobgp.withdraw(Self.gobgpPrefix)
-        let goneAtFRR = eventually(timeout: 15) { frr.route(Self.gobgpPrefix) == nil }
-        #expect(goneAtFRR, Comment(rawValue: lab.logs("FRR still shows \(String(describing: frr.route(Self.gobgpPrefix)))")))
-        frr.withdraw(Self.frrPrefix)
-        let goneAtGoBGP = eventually(timeout: 15) { gobgp.route(Self.frrPrefix) == nil }
-        #expect(goneAtGoBGP, Comment(rawValue: lab.logs("GoBGP still shows \(String(describing: gobgp.route(Self.frrPrefix)))")))
+        expectReflected(lab, Self.gobgpPrefix, from: gobgpNode, at: frr, "FRR")
+        expectReflected(lab, Self.frrPrefix, from: frrNode, at: gobgp, "GoBGP")
+        expectWithdrawal(lab, Self.gobgpPrefix, by: gobgp, at: frr, "FRR")
+        expectWithdrawal(lab, Self.frrPrefix, by: frr, at: gobgp, "GoBGP")
     }
 
     @Test func birdReflectsBetweenFRRAndGoBGPClients() throws { try reflectsBetweenClients(.bird) }
@@ -110,15 +121,13 @@ import TestSupport
         // Non-client → clients.
         for (client, name) in [(c1 as any IBGPDaemon, "FRR client"), (c2, "GoBGP client")] {
             for (origin, prefix) in [(n1Node, Self.nonClientPrefix), (n2Node, Self.nonClient2Prefix)] {
-                let ok = eventually(timeout: 15) { client.route(prefix) == reflected(from: origin) }
-                #expect(ok, Comment(rawValue: lab.logs("\(name) shows \(String(describing: client.route(prefix))) for \(prefix)")))
+                expectReflected(lab, prefix, from: origin, at: client, name)
             }
         }
         // Client → non-clients.
         for (nonClient, name) in [(n1 as any IBGPDaemon, "BIRD non-client"), (n2, "GoBGP non-client")] {
             for (origin, prefix) in [(c1Node, Self.frrPrefix), (c2Node, Self.gobgpPrefix)] {
-                let ok = eventually(timeout: 15) { nonClient.route(prefix) == reflected(from: origin) }
-                #expect(ok, Comment(rawValue: lab.logs("\(name) shows \(String(describing: nonClient.route(prefix))) for \(prefix)")))
+                expectReflected(lab, prefix, from: origin, at: nonClient, name)
             }
         }
         // Non-client ↛ non-client. The RR has held both routes long enough to reflect them to the
@@ -157,15 +166,10 @@ import TestSupport
             twill.paths(Self.frrPrefix).contains { $0.best && $0.peer == rrNode.address } && twill.route(Self.frrPrefix) == reflected(from: frrNode)
         }
         #expect(atTwill, Comment(rawValue: lab.logs("twill shows \(twill.paths(Self.frrPrefix))")))
-        let atFRR = eventually(timeout: 15) { frr.route(Self.twillPrefix) == reflected(from: twillNode) }
-        #expect(atFRR, Comment(rawValue: lab.logs("FRR shows \(String(describing: frr.route(Self.twillPrefix)))")))
-
-        twill.withdraw(Self.twillPrefix)
-        let goneAtFRR = eventually(timeout: 15) { frr.route(Self.twillPrefix) == nil }
-        #expect(goneAtFRR, Comment(rawValue: lab.logs("FRR still shows \(String(describing: frr.route(Self.twillPrefix)))")))
-        frr.withdraw(Self.frrPrefix)
-        let goneAtTwill = eventually(timeout: 15) { twill.paths(Self.frrPrefix).isEmpty }
-        #expect(goneAtTwill, Comment(rawValue: lab.logs("twill still shows \(twill.paths(Self.frrPrefix))")))
+        expectReflected(lab, Self.twillPrefix, from: twillNode, at: frr, "FRR")
+        expectWithdrawal(lab, Self.twillPrefix, by: twill, at: frr, "FRR")
+        expectWithdrawal(lab, Self.frrPrefix, by: frr, at: twill, "twill")
+        #expect(twill.paths(Self.frrPrefix).isEmpty, "no stale non-best path left either")
         #expect(twill.established(rrNode), "an announcement change must not reset the session")
     }
 
