@@ -127,6 +127,8 @@ public struct RIB {
     private var touchedBits = SlotBits()
     private var learnedBefore: [Int32: Route] = [:]
 
+    static let maxGroupOutputs = 16_384
+
     public init(local: LocalSpeaker) {
         self.local = local
         peers.append(PeerState(address: .unspecified(.v4), routerID: local.routerID,
@@ -350,6 +352,14 @@ public struct RIB {
         let g = peers[i].group
         guard peers[i].up, g >= 0, !peers[i].pending.isEmpty, var group = groups.removeValue(forKey: g) else {
             return OutboundBatch()
+        }
+        if group.outputs.count > Self.maxGroupOutputs {
+            // The export cache is for sets met again soon (the prefixes of one UPDATE, the
+            // peers of one group): bounded, so a full table does not keep a second copy of
+            // every attribute set.
+            group.memo.removeAll(keepingCapacity: true)
+            group.outputs.removeAll(keepingCapacity: true)
+            group.outputIndex.removeAll(keepingCapacity: true)
         }
         // Moved out, worked on, moved back: copies of these would share storage with the table
         // and every mutation would copy them whole (copy-on-write).
