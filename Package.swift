@@ -83,7 +83,7 @@ let package = Package(
             "CtlCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-bgpd", dependencies: [
-            "BGPSpeaker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BGPSpeaker", "Posix", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "twill-dstool", dependencies: [
@@ -99,7 +99,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "twill-node", dependencies: [
-            "NodeAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "NodeAgent", "Posix", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
