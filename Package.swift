@@ -94,7 +94,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-bench", dependencies: [
-            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat", "BGPWire", "NetCore",
+            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat", "BGPWire", "NetCore", "Posix",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
