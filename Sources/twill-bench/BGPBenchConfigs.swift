@@ -67,15 +67,15 @@ struct BenchTopology {
         return s
     }
 
-    /// BIRD 2: one template per role; iBGP next hops are on the shared /16 (`gateway direct`).
+    /// BIRD 2: one template per role; the iBGP clients are on the shared /16 (`direct`: no multihop, no IGP lookup of the next hop).
     var birdConfig: String {
         let me = BenchAddr.daemon
         var s = "router id \(me);\nprotocol device { }\n"
         s += "template bgp feeders { local \(me) as \(Self.asn); passive on; ipv4 { import all; export none; }; }\n"
         s += "template bgp monitors { local \(me) as \(Self.asn); passive on; ipv4 { import none; export all; }; }\n"
         if let c = clusterID {
-            s += "template bgp clients { local \(me) as \(Self.asn); passive on; rr client; rr cluster id \(c); "
-                + "ipv4 { import all; export all; gateway direct; }; }\n"
+            s += "template bgp clients { local \(me) as \(Self.asn); passive on; direct; rr client; rr cluster id \(c); "
+                + "ipv4 { import all; export all; }; }\n"
         }
         for p in peers {
             let t = p.role == .feeder ? "feeders" : p.role == .monitor ? "monitors" : "clients"

@@ -124,7 +124,7 @@ struct BGPBenchRun {
             defer { d.kill() }
             do { try body(d, monotonic() + options.timeout, &row) } catch { row.failure = "\(error)" }
             (row.peakRSSKiB, row.cpuSeconds) = d.stats()
-            if let f = row.failure {
+            if let f = row.failure, !benchInterrupted.load(ordering: .relaxed) {
                 let tail = d.logTail()
                 row.failure = f + (tail.isEmpty ? "" : " (log: \(tail))")
             }

@@ -25,19 +25,22 @@ extension BGPBenchRun {
         runScenario("feeders: \(f) feeders × \(m) prefixes → daemon → monitor (eBGP), first feeder UPDATE → monitor has all \(total)",
                     routes: total, rateHeader: "prefixes/s", baseline: feedersBaseline(streams),
                     extra: [Column(header: "last feeder done writing (s)") { fm($0.feederWriteSeconds, 3) },
-                            Column(header: "first prefix out (s)") { fm($0.firstPrefixSeconds, 3) }]) { name in
+                            Column(header: "first prefix out (s)") { fm($0.firstPrefixSeconds, 3) },
+                            Column(header: "prefixes sent back to feeders") { $0.note ?? "–" }]) { name in
             runDaemon(name, topology: topology, dir: dir) { d, deadline, row in
                 let mon = try d.establish(local: BenchAddr.monitor, asn: 65003, until: deadline)
                 var conns = [mon]
                 defer { for c in conns { c.stop() } }
                 var feeders: [BGPConn] = []
+                let back = Monitor(n: total)  // what the daemon sends the feeders (should be nothing)
                 for i in 0..<f {
                     let c = try d.establish(local: BenchAddr.feeder(i), asn: feederASN(i), until: deadline)
                     conns.append(c); feeders.append(c)
-                    drain(c)
+                    back.start(c)
                 }
                 startKeepalives(conns)
                 try measureFeeders(feeders, streams: streams, monitor: mon, deadline: deadline, daemon: d, row: &row)
+                row.note = "\(back.snapshot.ann)"
             }
         }
     }
