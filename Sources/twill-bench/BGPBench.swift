@@ -160,12 +160,14 @@ func selfCPUSeconds() -> Double {
 
 struct BenchError: Error, CustomStringConvertible { let description: String; init(_ d: String) { description = d } }
 
-/// Polls `done` every 2 ms until it returns a time; throws on `failure`, at `limit` (with
-/// `progress` in the message) or on Ctrl-C.
+/// Polls `done` every 2 ms until it returns a time; throws on `failure` (checked every 0.1 s),
+/// at `limit` (with `progress` in the message) or on Ctrl-C.
 func waitFor(until limit: Double, progress: () -> String, failure: () -> String? = { nil }, _ done: () -> Double?) throws -> Double {
+    var polls = 0
     while true {
         if let t = done() { return t }
-        if let f = failure() { throw BenchError(f) }
+        polls += 1
+        if polls % 50 == 0, let f = failure() { throw BenchError(f) }
         if benchInterrupted.load(ordering: .relaxed) { throw BenchError("interrupted: \(progress())") }
         if monotonic() > limit { throw BenchError("timed out: \(progress())") }
         usleep(2_000)

@@ -155,15 +155,16 @@ extension BGPBenchRun {
             let s = monitors.map(\.snapshot)
             return "\(s.filter { $0.allAnn != nil }.count) of \(p) clients complete, \(s.reduce(0) { $0 + $1.ann }) of \(p * (p - 1)) routes delivered"
         }
+        var next = 0, last = 0.0
         let end = try waitFor(until: deadline, progress: progress, failure: {
             if let (i, e) = monitors.enumerated().lazy.compactMap({ i, m in m.snapshot.error.map { (i, $0) } }).first {
                 return "client \(BenchAddr.meshPeer(i)): \(e) (\(progress()))"
             }
             return daemon.exitMessage
         }) {
-            var last = 0.0
-            for m in monitors { guard let t = m.snapshot.allAnn else { return nil }; last = max(last, t) }
-            return last
+            // Clients stay complete once complete: check from the first incomplete one on.
+            while next < p, let t = monitors[next].snapshot.allAnn { last = max(last, t); next += 1 }
+            return next == p ? last : nil
         }
         row.seconds = end - start
         row.benchCPUSeconds = selfCPUSeconds() - cpu0
