@@ -211,23 +211,41 @@ final class BGPConn: @unchecked Sendable {
         }
     }
 
+    typealias Handler = (UInt8, UnsafeBufferPointer<UInt8>) throws -> Bool
+
     /// Calls `handle(type, body)` for each message; stops when it returns false. Throws on EOF.
-    func readMessages(_ handle: (UInt8, UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
+    func readMessages(_ handle: Handler) throws {
+        while try processBuffered(handle) { try fill() }
+    }
+
+    /// One read (for a socket epoll found readable), then every complete message. Throws on EOF.
+    func pump(_ handle: Handler) throws {
+        try fill()
+        _ = try processBuffered(handle)
+    }
+
+    /// Hands every complete buffered message to `handle`; false once `handle` returned false.
+    private func processBuffered(_ handle: Handler) throws -> Bool {
+        while end - start >= 19 {
+            let (type, len): (UInt8, Int) = buf.withUnsafeBufferPointer { b in (b[start + 18], Int(b[start + 16]) << 8 | Int(b[start + 17])) }
+            guard len >= 19 else { throw BenchError("bad message length \(len)") }
+            if end - start < len { break }
+            let s = start
+            start += len
+            let more = try buf.withUnsafeBufferPointer { b in try handle(type, UnsafeBufferPointer(rebasing: b[(s + 19)..<(s + len)])) }
+            if !more { return false }
+        }
+        return true
+    }
+
+    /// One read() after the buffered bytes.
+    private func fill() throws {
+        if start > 0 {
+            let rem = end - start
+            buf.withUnsafeMutableBytes { p in _ = memmove(p.baseAddress!, p.baseAddress! + start, rem) }
+            start = 0; end = rem
+        }
         while true {
-            while end - start >= 19 {
-                let (type, len): (UInt8, Int) = buf.withUnsafeBufferPointer { b in (b[start + 18], Int(b[start + 16]) << 8 | Int(b[start + 17])) }
-                guard len >= 19 else { throw BenchError("bad message length \(len)") }
-                if end - start < len { break }
-                let s = start
-                start += len
-                let more = try buf.withUnsafeBufferPointer { b in try handle(type, UnsafeBufferPointer(rebasing: b[(s + 19)..<(s + len)])) }
-                if !more { return }
-            }
-            if start > 0 {
-                let rem = end - start
-                buf.withUnsafeMutableBytes { p in _ = memmove(p.baseAddress!, p.baseAddress! + start, rem) }
-                start = 0; end = rem
-            }
             let n = buf.withUnsafeMutableBytes { p in read(fd, p.baseAddress! + end, p.count - end) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -235,6 +253,7 @@ final class BGPConn: @unchecked Sendable {
             }
             if n == 0 { throw BenchError("connection closed by the peer") }
             end += n
+            return
         }
     }
 
@@ -401,33 +420,56 @@ final class Monitor: @unchecked Sendable {
         return added
     }
 
-    func run(_ c: BGPConn) {
-        do {
-            try c.readMessages { type, b in
-                guard type == 2 else {
-                    if type == 3 { throw BenchError("NOTIFICATION \(b.first ?? 0)/\(b.count > 1 ? b[1] : 0)") }
-                    return true
-                }
-                let wlen = Int(b[0]) << 8 | Int(b[1])
-                let alen = Int(b[2 + wlen]) << 8 | Int(b[3 + wlen])
-                lock.lock(); defer { lock.unlock() }
-                let w = count(b, 2, 2 + wlen, into: &withdrawn)
-                let a = count(b, 4 + wlen + alen, b.count, into: &announced)
-                if a > 0 || w > 0 {
-                    let now = monotonic()
-                    nAnn += a; nWd += w
-                    if firstPrefixAt == nil && a > 0 { firstPrefixAt = now; firstUpdate = Array(b) }
-                    if nAnn == expected && allAnnouncedAt == nil { allAnnouncedAt = now }
-                    if nWd == expected && allWithdrawnAt == nil { allWithdrawnAt = now }
-                }
-                return true
-            }
-        } catch {
-            lock.lock(); self.error = "\(error)"; lock.unlock()
+    /// Counts one message's prefixes (UPDATE); throws on a NOTIFICATION.
+    func consume(_ type: UInt8, _ b: UnsafeBufferPointer<UInt8>) throws -> Bool {
+        guard type == 2 else {
+            if type == 3 { throw BenchError("NOTIFICATION \(b.first ?? 0)/\(b.count > 1 ? b[1] : 0)") }
+            return true
         }
+        let wlen = Int(b[0]) << 8 | Int(b[1])
+        let alen = Int(b[2 + wlen]) << 8 | Int(b[3 + wlen])
+        lock.lock(); defer { lock.unlock() }
+        let w = count(b, 2, 2 + wlen, into: &withdrawn)
+        let a = count(b, 4 + wlen + alen, b.count, into: &announced)
+        if a > 0 || w > 0 {
+            let now = monotonic()
+            nAnn += a; nWd += w
+            if firstPrefixAt == nil && a > 0 { firstPrefixAt = now; firstUpdate = Array(b) }
+            if nAnn == expected && allAnnouncedAt == nil { allAnnouncedAt = now }
+            if nWd == expected && allWithdrawnAt == nil { allWithdrawnAt = now }
+        }
+        return true
+    }
+
+    func fail(_ e: Error) { lock.lock(); if error == nil { error = "\(e)" }; lock.unlock() }
+
+    func run(_ c: BGPConn) {
+        do { try c.readMessages(consume) } catch { fail(error) }
     }
 
     func start(_ c: BGPConn) { Thread.detachNewThread { self.run(c) } }
+}
+
+/// One thread reading many connections, each into its own monitor, through poll(2): far fewer
+/// wake-ups than a thread per connection when hundreds of sessions get small UPDATEs. Ends when
+/// every connection has ended (`BGPConn.stop()` shuts them down).
+func startReader(_ pairs: [(BGPConn, Monitor)]) {
+    Thread.detachNewThread {
+        var fds = pairs.map { pollfd(fd: $0.0.fd, events: Int16(POLLIN), revents: 0) }
+        var live = pairs.count
+        while live > 0 {
+            let n = poll(&fds, nfds_t(fds.count), 100)
+            guard n > 0 else { continue }
+            for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
+                let (c, m) = pairs[i]
+                do { try c.pump(m.consume) } catch {
+                    m.fail(error)
+                    fds[i].fd = -1  // poll ignores negative descriptors
+                    live -= 1
+                }
+            }
+        }
+    }
 }
 
 /// Reads and drops what the daemon sends a feeder.

@@ -105,7 +105,8 @@ struct BGPBenchRun {
         if let t = twill?.seconds, let g = gobgp?.seconds {
             go = verdict(g >= 5 * t, String(format: "%.1f× faster", g / t))
         } else if twill?.seconds != nil, rows.contains(where: { $0.name == "gobgp" && $0.failure != nil }) {
-            go = "not measured (GoBGP failed or timed out; Twill at least \(options.timeout / twill!.seconds!)× faster if it timed out)"
+            go = "not measured (GoBGP failed or timed out; if it timed out, Twill is at least "
+                + String(format: "%.1f× faster)", options.timeout / twill!.seconds!)
         } else { go = "not measured (\(twill == nil ? why : "no GoBGP figure"))" }
         return "targets: Twill time ≤ 1.0× BIRD: \(time); peak RSS ≤ 1.2× BIRD: \(rss); ≥ 5× faster than GoBGP: \(go)"
     }

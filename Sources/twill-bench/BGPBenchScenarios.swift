@@ -36,8 +36,8 @@ extension BGPBenchRun {
                 for i in 0..<f {
                     let c = try d.establish(local: BenchAddr.feeder(i), asn: feederASN(i), until: deadline)
                     conns.append(c); feeders.append(c)
-                    back.start(c)
                 }
+                startReader(feeders.map { ($0, back) })
                 startKeepalives(conns)
                 try measureFeeders(feeders, streams: streams, monitor: mon, deadline: deadline, daemon: d, row: &row)
                 row.note = "\(back.snapshot.ann)"
@@ -81,7 +81,7 @@ extension BGPBenchRun {
                         daemon: DaemonUnderTest?, row: inout BGPBenchRow) throws {
         let total = options.feeders * options.feederPrefixes
         let m = Monitor(n: total)
-        for c in monitors { m.start(c) }
+        startReader(monitors.map { ($0, m) })
         usleep(500_000)  // the daemon sees every session Established
         let wrote = WriteTimes()
         let cpu0 = selfCPUSeconds()
@@ -128,10 +128,9 @@ extension BGPBenchRun {
                 defer { for c in conns { c.stop() } }
                 for i in 0..<p {
                     let c = try d.establish(local: BenchAddr.meshPeer(i), asn: 65000, until: deadline)
-                    let m = Monitor(n: p, base: meshPrefixBase, length: 26, exclude: i)
-                    m.start(c)
-                    conns.append(c); monitors.append(m)
+                    conns.append(c); monitors.append(Monitor(n: p, base: meshPrefixBase, length: 26, exclude: i))
                 }
+                startReader(Array(zip(conns, monitors)))
                 startKeepalives(conns)
                 try measureMesh(conns, monitors: monitors, updates: updates, deadline: deadline, daemon: d, row: &row)
                 // Route reflection (RFC 4456 §8): the reflector adds ORIGINATOR_ID and CLUSTER_LIST.
