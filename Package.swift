@@ -128,6 +128,7 @@ let package = Package(
         .testTarget(name: "CalcTests", dependencies: ["Calc", "NodeModel", "NetCore", "TestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "TwillBenchTests", dependencies: ["twill-bench", "BGPSpeaker", "BGPWire", "NetCore"]),
         .testTarget(name: "NodeAgentCoreTests", dependencies: ["NodeAgentCore", "Calc", "Dataplane", "NodeModel", "NetCore", "TestSupport"]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "NodeAgentCore", "BGPSpeaker", "Datastore", "ResourceClient", "NodeModel", "NetCore", "Posix", "CtlCore", "TestSupport"]),
 
