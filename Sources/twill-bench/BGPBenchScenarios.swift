@@ -178,7 +178,8 @@ extension BGPBenchRun {
         guard let u = try? UpdateMessage(parsing: &r, context: DecodeContext(fourOctetAS: true)) else { return ("undecodable UPDATE", false) }
         let a = u.attributes
         let cl = a.clusterList.isEmpty ? "none" : a.clusterList.map(\.description).joined(separator: " ")
-        let prefix = u.nlri.first.map { "\($0)" } ?? "?"
+        let own = m.exclude.map(meshPrefix)
+        let prefix = u.nlri.first { $0 != own }.map { "\($0)" } ?? "?"
         let note = "\(prefix) to \(BenchAddr.meshPeer(0)): NEXT_HOP \(a.nextHop.map(\.description) ?? "none"), "
             + "ORIGINATOR_ID \(a.originatorID.map(\.description) ?? "none"), CLUSTER_LIST \(cl)"
         return (note, a.originatorID != nil && !a.clusterList.isEmpty)
