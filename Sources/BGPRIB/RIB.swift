@@ -163,6 +163,7 @@ public struct RIB {
     public mutating func setPolicy(_ id: PeerID, _ policy: RIBPeerPolicy) -> (importChanged: Bool, exportChanged: Bool) {
         let old = peers[Int(id.raw)].policy
         peers[Int(id.raw)].policy = policy
+        updateExportTargets()
         let imp = old.importAll != policy.importAll || old.importFilters != policy.importFilters
             || old.allowASIn != policy.allowASIn || old.families != policy.families
         let exp = exportPolicy(of: id, old) != exportPolicy(of: id, policy)
@@ -205,6 +206,7 @@ public struct RIB {
         p.sentCount = 0
         peers[Int(id.raw)] = p
         regroup(id)
+        updateExportTargets()
         markEverything(for: id)
     }
 
@@ -221,6 +223,7 @@ public struct RIB {
         let g = p.group
         p.group = -1
         peers[Int(id.raw)] = p
+        updateExportTargets()
         if wasUp, g >= 0 { leaveGroup(id.raw, g) }
         if !keepPaths { withdrawAll(from: id) }
     }
@@ -620,12 +623,19 @@ public struct RIB {
     // MARK: private: export
 
     private mutating func bestChanged(_ s: Int32) {
-        for p in 1..<peers.count where peers[p].up {
-            if peers[p].pendingBits.insert(s) { peers[p].pending.append(s) }
-        }
+        for p in exportTargets where peers[Int(p)].pendingBits.insert(s) { peers[Int(p)].pending.append(s) }
+    }
+
+    /// Established peers that may be sent anything (`export: all`): only they get pending
+    /// prefixes — 100 feeders with `export: none` would otherwise each queue the whole table.
+    private var exportTargets: [Int32] = []
+
+    private mutating func updateExportTargets() {
+        exportTargets = (1..<peers.count).compactMap { peers[$0].up && peers[$0].policy.exportAll ? Int32($0) : nil }
     }
 
     private mutating func markEverything(for id: PeerID) {
+        guard peers[Int(id.raw)].policy.exportAll || peers[Int(id.raw)].sentCount > 0 else { return }
         var p = peers[Int(id.raw)]
         p.pending.reserveCapacity(index.count)
         for s in 0..<head.count where head[s] >= 0 || p.sent.contains(Int32(s)) {

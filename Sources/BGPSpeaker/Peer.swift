@@ -88,7 +88,8 @@ final class Peer: @unchecked Sendable {
     /// `maxUnapplied` reading pauses, so a fast peer cannot fill our memory with decoded
     /// UPDATEs waiting for the RIB.
     private var unapplied = 0
-    static let maxUnapplied = 65_536
+    /// Set by the speaker: 256k prefixes shared by all peers, at least 2,048 each.
+    var maxUnapplied = 65_536
     /// Set by `.retainStaleRoutes`, consumed by the `.sessionDown` right after it.
     private var retain: (families: Set<SessionFamily>, restartTime: Duration)?
     /// Send the GR R bit until the first session with this peer is Established.
@@ -597,7 +598,7 @@ final class Peer: @unchecked Sendable {
         inbound.removeAll(keepingCapacity: true)
         unapplied += batch.reduce(0) { $0 + $1.prefixCount }
         report(.updates(config.address, session: session, batch))
-        if unapplied > Peer.maxUnapplied {
+        if unapplied > maxUnapplied {
             for slot in [primary, secondary].compactMap({ $0 }) { slot.connection?.pauseReading() }
         }
     }
@@ -607,7 +608,7 @@ final class Peer: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard session == self.session else { return }
         unapplied = max(0, unapplied - count)
-        if unapplied <= Peer.maxUnapplied / 2 { resumeReading() }
+        if unapplied <= maxUnapplied / 2 { resumeReading() }
     }
 
     private func resumeReading() {

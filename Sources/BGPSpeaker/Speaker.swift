@@ -284,6 +284,8 @@ public final class Speaker: @unchecked Sendable {
             self.queue.async { self.handle(r) }
         }
         peers[addr] = p
+        let budget = max(2_048, 262_144 / max(1, config.peers.count))
+        p.queue.async { p.maxUnapplied = budget }
         peerStatus[addr] = PeerRuntimeStatus(sinceEpoch: WallClock.now())
         sessions[addr] = SessionState(id: rib.addPeer(address: addr, policy: ribPolicy(pc)))
         setListenerKey(addr, pc.password)
