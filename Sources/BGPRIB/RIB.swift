@@ -726,12 +726,13 @@ public struct RIB {
     private mutating func reclaimEmptied() {
         guard !emptied.isEmpty, touched.isEmpty else { return }
         var keep: [Int32] = []
-        for s in emptied where head[Int(s)] < 0 && index.isLive(s) {
-            if peers.contains(where: { $0.up && ($0.pendingBits.contains(s) || $0.sent.contains(s)) }) {
+        let up = (1..<peers.count).filter { peers[$0].up }
+        slots: for s in emptied where head[Int(s)] < 0 && index.isLive(s) {
+            for p in up where peers[p].pendingBits.contains(s) || peers[p].sent.contains(s) {
                 keep.append(s)
-            } else {
-                index.remove(s)
+                continue slots
             }
+            index.remove(s)
         }
         emptied = keep
     }
