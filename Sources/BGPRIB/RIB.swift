@@ -125,7 +125,9 @@ public struct RIB {
     private var observing = false
     private var touched: [Int32] = []
     private var touchedBits = SlotBits()
-    private var learnedBefore: [Int32: Route] = [:]
+    private var learnedBefore: [Int32: [Route]] = [:]
+    /// Observation reports the ECMP set, not only the best path.
+    private var observeMultipath = false
 
     static let maxGroupOutputs = 16_384
 
@@ -470,23 +472,33 @@ public struct RIB {
 
     /// Record best peer-learned route changes for `takeLearnedChanges` (off by default: it costs
     /// a copy of the old best per touched prefix).
-    public mutating func setObserving(_ on: Bool) { observing = on }
+    public mutating func setObserving(_ on: Bool, multipath: Bool = false) {
+        observing = on
+        observeMultipath = multipath
+    }
 
-    /// Prefixes whose best peer-learned route changed since the last call, with the new one
-    /// (nil: no peer route left), in prefix order.
-    public mutating func takeLearnedChanges() -> [(prefix: IPPrefix, best: Route?)] {
+    /// Prefixes whose best peer-learned route (with `multipath` observation: its ECMP set)
+    /// changed since the last call, with the new one (nil / empty: no peer route left), in
+    /// prefix order.
+    public mutating func takeLearnedChanges() -> [(prefix: IPPrefix, best: Route?, multipath: [Route])] {
         guard !touched.isEmpty else { return [] }
-        var out: [(IPPrefix, Route?)] = []
+        var out: [(IPPrefix, Route?, [Route])] = []
         for s in touched {
             touchedBits.remove(s)
             let p = index.prefix(s)
-            let now = head.indices.contains(Int(s)) ? bestLearned(slot: s, prefix: p) : nil
-            if now != learnedBefore[s] { out.append((p, now)) }
+            let now = learnedSet(slot: s, prefix: p)
+            if now != learnedBefore[s] { out.append((p, now.first, now)) }
         }
         touched.removeAll()
         learnedBefore.removeAll()
         reclaimEmptied()
         return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// The observed set: the best peer-learned path, or the ECMP set.
+    private func learnedSet(slot s: Int32, prefix: IPPrefix) -> [Route] {
+        if observeMultipath { return multipath(prefix) }
+        return bestLearned(slot: s, prefix: prefix).map { [$0] } ?? []
     }
 
     // MARK: private: paths
@@ -617,7 +629,7 @@ public struct RIB {
     private mutating func observe(_ s: Int32, _ prefix: IPPrefix, peer: Int32) {
         guard observing, peer != 0, touchedBits.insert(s) else { return }
         touched.append(s)
-        learnedBefore[s] = bestLearned(slot: s, prefix: prefix)
+        learnedBefore[s] = learnedSet(slot: s, prefix: prefix)
     }
 
     // MARK: private: export

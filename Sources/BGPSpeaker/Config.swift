@@ -21,6 +21,10 @@ public struct SpeakerConfig: Equatable, Sendable {
     public var clusterID: IPv4Address?
     /// Calico BGPFilters by name; peers name theirs in `PeerConfig.filters`.
     public var filters: [String: RouteFilter]
+    /// ECMP: the route observer reports, besides the best path, every peer-learned path equal to
+    /// it up to the router-ID step (BIRD's kernel `merge paths on`, which Calico sets), so the
+    /// node programs one multipath route. Export to peers is unchanged (best path only).
+    public var multipath: Bool = false
 
     public init(routerID: IPv4Address, asNumber: ASNumber, listen: ListenConfig = .init(), controlSocket: String? = nil,
                 peers: [PeerConfig] = [], announce: [Announcement] = [], restarting: Bool = false,
@@ -172,7 +176,9 @@ extension SpeakerConfig {
         }
         guard let root else { throw ConfigError("", "the file is empty") }
         let top = try Fields(root, path: "")
-        try top.only(["routerID", "asNumber", "listen", "controlSocket", "peers", "announce", "clusterID", "filters"])
+        try top.only(["routerID", "asNumber", "listen", "controlSocket", "peers", "announce", "clusterID", "filters",
+                      "multipath"])
+        let multipath = try top.optional("multipath") { (v, f) throws(ConfigError) in try Fields.bool(v, f) } ?? false
         let routerID = try top.required("routerID") { (v, f) throws(ConfigError) in
             guard let a = IPv4Address(try Fields.string(v, f)) else { throw ConfigError(f, "not an IPv4 address") }
             return a
@@ -247,6 +253,7 @@ extension SpeakerConfig {
         }
         self.init(routerID: routerID, asNumber: asn, listen: listen, controlSocket: control, peers: peers, announce: announce,
                   clusterID: clusterID, filters: filters)
+        self.multipath = multipath
     }
 }
 

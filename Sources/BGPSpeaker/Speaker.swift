@@ -105,7 +105,7 @@ public final class Speaker: @unchecked Sendable {
     public func setRouteObserver(_ observer: @escaping @Sendable ([BestRouteChange]) -> Void) {
         onQueue {
             routeObserver = observer
-            rib.setObserving(true)
+            rib.setObserving(true, multipath: config.multipath)
         }
     }
 
@@ -216,6 +216,7 @@ public final class Speaker: @unchecked Sendable {
             config = new
             config.restarting = old.restarting
             rib.setLocal(Speaker.localSpeaker(config))
+            if routeObserver != nil { rib.setObserving(true, multipath: config.multipath) }
             let oldPeers = Dictionary(uniqueKeysWithValues: old.peers.map { ($0.address, $0) })
             let newPeers = Dictionary(uniqueKeysWithValues: new.peers.map { ($0.address, $0) })
             for (addr, _) in oldPeers where newPeers[addr] == nil {
@@ -440,7 +441,7 @@ public final class Speaker: @unchecked Sendable {
     /// After every change to the RIB: tell the observer, send what is pending.
     private func afterChange() {
         if routeObserver != nil {
-            notify(rib.takeLearnedChanges().map { BestRouteChange(prefix: $0.prefix, best: $0.best) })
+            notify(rib.takeLearnedChanges().map { BestRouteChange(prefix: $0.prefix, best: $0.best, multipath: $0.multipath) })
         }
         scheduleFlush()
     }
@@ -675,7 +676,12 @@ public final class Speaker: @unchecked Sendable {
 public struct BestRouteChange: Sendable, Equatable {
     public var prefix: IPPrefix
     public var best: Route?
-    public init(prefix: IPPrefix, best: Route?) { self.prefix = prefix; self.best = best }
+    /// With `SpeakerConfig.multipath`: the best path and every peer-learned path equal to it up
+    /// to the router-ID step (ECMP), best first; otherwise just the best. Empty when `best` is nil.
+    public var multipath: [Route]
+    public init(prefix: IPPrefix, best: Route?, multipath: [Route]? = nil) {
+        self.prefix = prefix; self.best = best; self.multipath = multipath ?? best.map { [$0] } ?? []
+    }
 }
 
 public struct ListenError: Error, CustomStringConvertible {

@@ -289,6 +289,25 @@ private struct Harness {
         #expect(last.count == 1 && last[0].best == nil)
     }
 
+    @Test func observesTheECMPSetWhenAsked() {
+        var h = Harness()
+        h.rib.setObserving(true, multipath: true)
+        let a = h.peer("10.1.1.1", asn: 65001), b = h.peer("10.1.1.2", asn: 65001), c = h.peer("10.1.1.3", asn: 65001)
+        let p = pfx("10.4.0.0/24")
+        h.rib.announce(from: a, attributes: ra([65001, 9], nh: "10.1.1.1"), prefixes: [p])
+        #expect(h.rib.takeLearnedChanges().map { $0.multipath.map(\.attributes.nextHop) } == [[ip("10.1.1.1")]])
+        // An equal path (differs only at the router-ID step) joins the set; the best is unchanged.
+        h.rib.announce(from: b, attributes: ra([65001, 9], nh: "10.1.1.2"), prefixes: [p])
+        let two = h.rib.takeLearnedChanges()
+        #expect(two.count == 1 && two[0].best?.attributes.nextHop == ip("10.1.1.1"))
+        #expect(two[0].multipath.map(\.attributes.nextHop) == [ip("10.1.1.1"), ip("10.1.1.2")])
+        // A worse path (higher MED from the same AS) does not.
+        h.rib.announce(from: c, attributes: ra([65001, 9], nh: "10.1.1.3", med: 5), prefixes: [p])
+        #expect(h.rib.takeLearnedChanges().isEmpty)
+        h.rib.withdraw(from: a, prefixes: [p])
+        #expect(h.rib.takeLearnedChanges().map { $0.multipath.map(\.attributes.nextHop) } == [[ip("10.1.1.2")]])
+    }
+
     /// Random announcements, withdrawals, flaps and drains against a model that recomputes
     /// everything from scratch: after each step, every prefix's best path and every peer's
     /// received table (built only from drained batches) must match.

@@ -64,6 +64,12 @@ import Testing
         #expect(p.effectiveImport(localAS: c.asNumber) == .all && p.effectiveExport(localAS: c.asNumber) == .all)
         #expect(p.gracefulRestartTime == CalicoDuration(seconds: 120))  // BIRD's and Calico's default
         #expect(!c.restarting)
+        #expect(!c.multipath)
+        let m = try SpeakerConfig(yaml: "routerID: 1.1.1.1\nasNumber: 65000\nmultipath: true")
+        #expect(m.multipath)
+        #expect(throws: ConfigError("multipath", "must be true or false")) {
+            try SpeakerConfig(yaml: "routerID: 1.1.1.1\nasNumber: 65000\nmultipath: 3")
+        }
     }
 
     @Test func gracefulRestartTimeForms() throws {

@@ -55,12 +55,15 @@ public enum SpeakerMapping {
                                      controlSocket: String?, passwords: [PasswordRef: String] = [:]) -> SpeakerConfig {
         let filters = routeFilters(plan.filters).filters
         let available = Set(filters.keys)
-        return SpeakerConfig(routerID: routerID, asNumber: asNumber,
-                             listen: ListenConfig(address: nil, port: UInt16(clamping: listenPort)),
-                             controlSocket: controlSocket,
-                             peers: plan.peers.map { peerConfig($0, passwords: passwords, available: available) },
-                             announce: plan.advertised.map { Announcement(prefix: $0) },
-                             clusterID: plan.routeReflectorClusterID.flatMap { IPv4Address($0) },
-                             filters: filters)
+        var config = SpeakerConfig(routerID: routerID, asNumber: asNumber,
+                                   listen: ListenConfig(address: nil, port: UInt16(clamping: listenPort)),
+                                   controlSocket: controlSocket,
+                                   peers: plan.peers.map { peerConfig($0, passwords: passwords, available: available) },
+                                   announce: plan.advertised.map { Announcement(prefix: $0) },
+                                   clusterID: plan.routeReflectorClusterID.flatMap { IPv4Address($0) },
+                                   filters: filters)
+        // Calico's BIRD kernel protocol has `merge paths on`: equal BGP paths become one ECMP route.
+        config.multipath = true
+        return config
     }
 }
