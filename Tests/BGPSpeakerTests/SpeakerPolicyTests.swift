@@ -144,6 +144,25 @@ import TestSupport
         #expect(!eventually(timeout: 1.5) { count(lab.a, b) != n || !Self.up(lab.a) }, "the session was reset within the limit")
     }
 
+    /// A limit lowered by `reload` below what the peer already sent applies at once, as BIRD's
+    /// `channel_reconfigure` (it re-verifies changed limits) and FRR's `maximum-prefix` do: A
+    /// sends Cease/1 without waiting for B's next UPDATE (B sends none: its table is stable).
+    @Test func maxPrefixesLoweredOnReloadAppliesAtOnce() throws {
+        let b = "127.0.0.2"
+        let lab = try Self.lab(neighbours: [
+            Neighbour(addr: b, asn: 65002, announce: (1...5).map { "10.21.\($0).0/24" }),
+        ])
+        defer { lab.stop() }
+        #expect(eventually(timeout: 10) { Self.allUp(lab) && Self.held(lab.a, from: b).count == 5 })
+        var cfg = lab.a.config
+        cfg.peers[0].maxPrefixes = 3
+        try lab.a.reload(cfg)
+        #expect(eventually(timeout: 5) {
+            (Self.status(lab.a, b)?.info ?? "").contains("Maximum Number of Prefixes Reached")
+                && Self.held(lab.a, from: b).isEmpty
+        }, "A: \(Self.status(lab.a, b)?.info ?? "?"), holds \(Self.held(lab.a, from: b).count) of B's routes")
+    }
+
     // MARK: b. import filter
 
     /// A's import filter for B rejects 10.9.0.0/16 `In` up to /24 and accepts the rest, adding a
@@ -206,6 +225,20 @@ import TestSupport
         #expect(dp.asPath == "65001 65100 65100" && dp.nextHop == Self.aAddr)
         #expect(dp.localPref == nil)
         #expect(Self.best(lab[d], "10.2.0.0/24")?.asPath == "65001")
+
+        // An export filter change on reload re-sends to the peers using it, without a reset:
+        // now 10.2.0.0/24 is rejected towards both and 10.1.0.0/24 goes out unchanged.
+        var cfg = lab.a.config
+        cfg.filters["out"] = RouteFilter(name: "out", exportV4: [
+            FilterRule(cidr: IPPrefix("10.2.0.0/24")!, matchOperator: .equal, action: .reject),
+        ])
+        try lab.a.reload(cfg)
+        #expect(eventually(timeout: 5) {
+            Self.best(lab[b], "10.2.0.0/24") == nil && Self.best(lab[d], "10.2.0.0/24") == nil
+                && Self.best(lab[b], "10.1.0.0/24")?.asPath == "" && Self.best(lab[b], "10.1.0.0/24")?.localPref == 100
+                && Self.best(lab[d], "10.1.0.0/24")?.asPath == "65001"
+        }, "B: \(lab[b].routes()), D: \(lab[d].routes())")
+        #expect(lab.a.peerStatuses().map(\.establishedCount) == [1, 1])
     }
 
     // MARK: d. best path with reasons
