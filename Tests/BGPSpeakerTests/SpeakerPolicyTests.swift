@@ -1,6 +1,7 @@
 import BGPRIB
 import BGPSpeaker
 import BGPWire
+import CtlCore
 import Foundation
 import Logging
 import NetCore
@@ -273,6 +274,21 @@ import TestSupport
         #expect(got.map(\.asPath) == ["65002", "65003 65003"])
         #expect(got[0].reason == nil)
         #expect(got[1].reason == "longer AS_PATH (2 > 1)")
+
+        // `twillctl node routes` over A's control socket: both paths, best first, the reason.
+        let sock = lab.dir.file("a.sock")
+        let table = try NodeStatusCommand.routes(socketPath: sock, json: false)
+        // Cells: prefix, next hop, AS path, peer, local pref, MED, best, reason.
+        let rows = table.split(separator: "\n").filter { $0.contains("10.5.0.0/24") }.map { row in
+            row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        #expect(rows.map { [$0[0], $0[3], $0[6], $0[7]] } == [
+            ["10.5.0.0/24", b, "*", ""],
+            ["10.5.0.0/24", c, "", "longer AS_PATH (2 > 1)"],
+        ], "\(table)")
+        let json = try JSONDecoder().decode([NodeRouteStatus].self,
+                                            from: Data(try NodeStatusCommand.routes(socketPath: sock, json: true).utf8))
+        #expect(json.map(\.peer) == [b, c] && json.map(\.reason) == [nil, "longer AS_PATH (2 > 1)"])
 
         var cfg = lab[b].config
         cfg.announce = []
