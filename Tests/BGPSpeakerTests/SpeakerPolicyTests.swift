@@ -35,6 +35,8 @@ import TestSupport
         /// A's side.
         var filters: [String] = []
         var maxPrefixes: Int? = nil
+        var rrClient = false
+        var allowASIn = 0
         /// The neighbour's side: its own filters towards A (by name, from `Lab.filters`).
         var ownFilters: [String] = []
     }
@@ -57,19 +59,21 @@ import TestSupport
     }
 
     /// Starts A (listening, passive towards every neighbour) and then every neighbour (dialing A).
-    static func lab(aAnnounce: [String] = [], neighbours: [Neighbour], filters: [RouteFilter] = []) throws -> Lab {
+    static func lab(aAnnounce: [String] = [], neighbours: [Neighbour], filters: [RouteFilter] = [],
+                    clusterID: IPv4Address? = nil) throws -> Lab {
         let dir = try TempDir("twill-pol")
         let byName = Dictionary(uniqueKeysWithValues: filters.map { ($0.name, $0) })
         let aPeers = neighbours.map { n in
             PeerConfig(name: n.addr, address: IPAddress(n.addr)!, asNumber: ASNumber(n.asn), passive: true,
                        holdTime: .init(seconds: 9), importPolicy: .all, exportPolicy: .all,
-                       maxPrefixes: n.maxPrefixes, filters: n.filters)
+                       routeReflectorClient: n.rrClient, maxPrefixes: n.maxPrefixes, allowASIn: n.allowASIn,
+                       filters: n.filters)
         }
         let a = Speaker(config: SpeakerConfig(routerID: routerID(aAddr), asNumber: ASNumber(aAS),
                                               listen: ListenConfig(address: IPAddress(aAddr)!, port: 0),
                                               controlSocket: dir.file("a.sock"), peers: aPeers,
                                               announce: aAnnounce.map { Announcement(prefix: IPPrefix($0)!) },
-                                              filters: byName),
+                                              clusterID: clusterID, filters: byName),
                         logger: logger)
         try a.start()
         let lab = Lab(dir: dir, a: a)
@@ -121,7 +125,8 @@ import TestSupport
         #expect(eventually(timeout: 10) {
             count(lab[b], Self.aAddr) >= 1 && info(lab[b], Self.aAddr).contains("Maximum Number of Prefixes Reached")
         }, "B's info: \(info(lab[b], Self.aAddr))")
-        #expect(eventually(timeout: 5) { info(lab.a, b).contains("Maximum Number of Prefixes Reached") },
+        // Graceful restart (on by default) negotiated the N bit: the Cease goes as Hard Reset 6/9 around 6/1.
+        #expect(eventually(timeout: 5) { info(lab.a, b).contains("6/1 Cease: Maximum Number of Prefixes Reached") },
                 "A's info: \(info(lab.a, b))")
         // A keeps none of B's routes (a max-prefix Cease is a hard reset, RFC 8538 §5: no
         // graceful-restart retention).
@@ -329,5 +334,30 @@ import TestSupport
         #expect(eventually(timeout: 5) { Self.held(lab.a, from: b) == ["10.6.0.0/24", "10.7.0.0/24"] },
                 "A holds \(Self.held(lab.a, from: b))")
         #expect(!eventually(timeout: 1) { count() != [1, 1] || !Self.allUp(lab) }, "dropping the filter reset the session")
+    }
+
+    // MARK: route reflection
+
+    /// A reflects between its clients B and C (cluster 10.255.0.1): C gets B's route with
+    /// ORIGINATOR_ID = B's router ID and CLUSTER_LIST = [A's cluster], next hop and LOCAL_PREF kept
+    /// (RFC 4456 §8); the non-client D gets it too (client → everyone), but B does not get it back.
+    @Test func routeReflectorReflectsWithOriginatorAndClusterList() throws {
+        let b = "127.0.0.2", c = "127.0.0.3", d = "127.0.0.4"
+        let lab = try Self.lab(neighbours: [
+            Neighbour(addr: b, asn: Self.aAS, announce: ["10.30.0.0/24"], rrClient: true),
+            Neighbour(addr: c, asn: Self.aAS, rrClient: true),
+            Neighbour(addr: d, asn: Self.aAS),
+        ], clusterID: IPv4Address(10, 255, 0, 1))
+        defer { lab.stop() }
+        #expect(eventually(timeout: 10) { Self.allUp(lab) })
+        #expect(eventually(timeout: 5) { Self.best(lab[c], "10.30.0.0/24") != nil && Self.best(lab[d], "10.30.0.0/24") != nil })
+        for x in [c, d] {
+            let r = try #require(Self.best(lab[x], "10.30.0.0/24"))
+            #expect(r.originatorID == "10.0.0.2" && r.clusterList == ["10.255.0.1"] && r.nextHop == b && r.localPref == 100,
+                    "\(x): \(r)")
+        }
+        // B's own route is not reflected back to it (it would drop it by ORIGINATOR_ID anyway).
+        #expect(lab[b].routes().filter { $0.prefix == "10.30.0.0/24" }.map(\.peer) == ["static"])
+        #expect(Self.status(lab.a, b)?.peerType == "iBGP (route-reflector client)")
     }
 }
