@@ -83,7 +83,7 @@ let package = Package(
             "CtlCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-bgpd", dependencies: [
-            "BGPSpeaker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BGPSpeaker", "Posix", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "twill-dstool", dependencies: [
@@ -94,12 +94,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "twill-bench", dependencies: [
-            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat", "BGPWire", "NetCore",
+            "CtlCore", "ResourceClient", "Datastore", "NodeModel", "ResourceFormat", "BGPWire", "NetCore", "Posix",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "twill-node", dependencies: [
-            "NodeAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "NodeAgent", "Posix", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -128,6 +128,7 @@ let package = Package(
         .testTarget(name: "CalcTests", dependencies: ["Calc", "NodeModel", "NetCore", "TestSupport"],
                     exclude: ["Golden"]),
         .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "TwillBenchTests", dependencies: ["twill-bench", "BGPSpeaker", "BGPWire", "NetCore"]),
         .testTarget(name: "NodeAgentCoreTests", dependencies: ["NodeAgentCore", "Calc", "Dataplane", "NodeModel", "NetCore", "TestSupport"]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "NodeAgentCore", "BGPSpeaker", "BGPRIB", "BGPWire", "Datastore", "ResourceClient", "NodeModel", "NetCore", "Posix", "CtlCore", "TestSupport"]),
 

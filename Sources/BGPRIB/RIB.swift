@@ -127,6 +127,8 @@ public struct RIB {
     private var touchedBits = SlotBits()
     private var learnedBefore: [Int32: Route] = [:]
 
+    static let maxGroupOutputs = 16_384
+
     public init(local: LocalSpeaker) {
         self.local = local
         peers.append(PeerState(address: .unspecified(.v4), routerID: local.routerID,
@@ -161,6 +163,7 @@ public struct RIB {
     public mutating func setPolicy(_ id: PeerID, _ policy: RIBPeerPolicy) -> (importChanged: Bool, exportChanged: Bool) {
         let old = peers[Int(id.raw)].policy
         peers[Int(id.raw)].policy = policy
+        updateExportTargets()
         let imp = old.importAll != policy.importAll || old.importFilters != policy.importFilters
             || old.allowASIn != policy.allowASIn || old.families != policy.families
         let exp = exportPolicy(of: id, old) != exportPolicy(of: id, policy)
@@ -203,6 +206,7 @@ public struct RIB {
         p.sentCount = 0
         peers[Int(id.raw)] = p
         regroup(id)
+        updateExportTargets()
         markEverything(for: id)
     }
 
@@ -219,6 +223,7 @@ public struct RIB {
         let g = p.group
         p.group = -1
         peers[Int(id.raw)] = p
+        updateExportTargets()
         if wasUp, g >= 0 { leaveGroup(id.raw, g) }
         if !keepPaths { withdrawAll(from: id) }
     }
@@ -350,6 +355,14 @@ public struct RIB {
         let g = peers[i].group
         guard peers[i].up, g >= 0, !peers[i].pending.isEmpty, var group = groups.removeValue(forKey: g) else {
             return OutboundBatch()
+        }
+        if group.outputs.count > Self.maxGroupOutputs {
+            // The export cache is for sets met again soon (the prefixes of one UPDATE, the
+            // peers of one group): bounded, so a full table does not keep a second copy of
+            // every attribute set.
+            group.memo.removeAll(keepingCapacity: true)
+            group.outputs.removeAll(keepingCapacity: true)
+            group.outputIndex.removeAll(keepingCapacity: true)
         }
         // Moved out, worked on, moved back: copies of these would share storage with the table
         // and every mutation would copy them whole (copy-on-write).
@@ -610,12 +623,19 @@ public struct RIB {
     // MARK: private: export
 
     private mutating func bestChanged(_ s: Int32) {
-        for p in 1..<peers.count where peers[p].up {
-            if peers[p].pendingBits.insert(s) { peers[p].pending.append(s) }
-        }
+        for p in exportTargets where peers[Int(p)].pendingBits.insert(s) { peers[Int(p)].pending.append(s) }
+    }
+
+    /// Established peers that may be sent anything (`export: all`): only they get pending
+    /// prefixes — 100 feeders with `export: none` would otherwise each queue the whole table.
+    private var exportTargets: [Int32] = []
+
+    private mutating func updateExportTargets() {
+        exportTargets = (1..<peers.count).compactMap { peers[$0].up && peers[$0].policy.exportAll ? Int32($0) : nil }
     }
 
     private mutating func markEverything(for id: PeerID) {
+        guard peers[Int(id.raw)].policy.exportAll || peers[Int(id.raw)].sentCount > 0 else { return }
         var p = peers[Int(id.raw)]
         p.pending.reserveCapacity(index.count)
         for s in 0..<head.count where head[s] >= 0 || p.sent.contains(Int32(s)) {
@@ -706,12 +726,13 @@ public struct RIB {
     private mutating func reclaimEmptied() {
         guard !emptied.isEmpty, touched.isEmpty else { return }
         var keep: [Int32] = []
-        for s in emptied where head[Int(s)] < 0 && index.isLive(s) {
-            if peers.contains(where: { $0.up && ($0.pendingBits.contains(s) || $0.sent.contains(s)) }) {
+        let up = (1..<peers.count).filter { peers[$0].up }
+        slots: for s in emptied where head[Int(s)] < 0 && index.isLive(s) {
+            for p in up where peers[p].pendingBits.contains(s) || peers[p].sent.contains(s) {
                 keep.append(s)
-            } else {
-                index.remove(s)
+                continue slots
             }
+            index.remove(s)
         }
         emptied = keep
     }

@@ -84,6 +84,12 @@ final class Peer: @unchecked Sendable {
     private var inbound: [ParsedUpdate] = []
     /// The speaker waits for `.ready` before sending more.
     private var owesReady = false
+    /// Prefixes reported in `.updates` the speaker has not applied yet. Past
+    /// `maxUnapplied` reading pauses, so a fast peer cannot fill our memory with decoded
+    /// UPDATEs waiting for the RIB.
+    private var unapplied = 0
+    /// Set by the speaker: 256k prefixes shared by all peers, at least 2,048 each.
+    var maxUnapplied = 65_536
     /// Set by `.retainStaleRoutes`, consumed by the `.sessionDown` right after it.
     private var retain: (families: Set<SessionFamily>, restartTime: Duration)?
     /// Send the GR R bit until the first session with this peer is Established.
@@ -565,6 +571,7 @@ final class Peer: @unchecked Sendable {
         session += 1
         owesReady = false
         inbound.removeAll()
+        unapplied = 0
         // The speaker queues the initial advertisement and calls `initialAdvertisementDone`
         // when it is all sent; the FSM then sends End-of-RIB per family.
         report(.established(config.address, session: session,
@@ -576,6 +583,8 @@ final class Peer: @unchecked Sendable {
         if case .holdTimerExpired = reason { status.lastError = "Hold timer expired" }
         flushInbound()
         owesReady = false
+        unapplied = 0
+        resumeReading()
         let r = retain
         retain = nil
         report(.down(config.address, session: session, retain: r))
@@ -587,7 +596,23 @@ final class Peer: @unchecked Sendable {
         guard !inbound.isEmpty else { return }
         let batch = inbound
         inbound.removeAll(keepingCapacity: true)
+        unapplied += batch.reduce(0) { $0 + $1.prefixCount }
         report(.updates(config.address, session: session, batch))
+        if unapplied > maxUnapplied {
+            for slot in [primary, secondary].compactMap({ $0 }) { slot.connection?.pauseReading() }
+        }
+    }
+
+    /// The speaker applied `count` prefixes of `.updates` reports of `session`.
+    func updatesApplied(_ count: Int, session: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard session == self.session else { return }
+        unapplied = max(0, unapplied - count)
+        if unapplied <= maxUnapplied / 2 { resumeReading() }
+    }
+
+    private func resumeReading() {
+        for slot in [primary, secondary].compactMap({ $0 }) { slot.connection?.resumeReading() }
     }
 
     /// The slot whose session is Established (normally the primary; a second connection can get

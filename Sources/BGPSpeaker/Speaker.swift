@@ -43,7 +43,7 @@ public final class Speaker: @unchecked Sendable {
 
     /// Prefixes per drained batch: ~100 KB of UPDATEs, enough to keep a socket busy between
     /// two `.ready` reports without holding a large queue of messages.
-    static let batchPrefixes = 16_384
+    static let batchPrefixes = 8_192
 
     /// The speaker's side of one peer: its RIB slot and, while Established, the session.
     /// Confined to the speaker's queue (`@unchecked Sendable` for its timer's closure).
@@ -284,6 +284,8 @@ public final class Speaker: @unchecked Sendable {
             self.queue.async { self.handle(r) }
         }
         peers[addr] = p
+        let budget = max(2_048, 262_144 / max(1, config.peers.count))
+        p.queue.async { p.maxUnapplied = budget }
         peerStatus[addr] = PeerRuntimeStatus(sinceEpoch: WallClock.now())
         sessions[addr] = SessionState(id: rib.addPeer(address: addr, policy: ribPolicy(pc)))
         setListenerKey(addr, pc.password)
@@ -305,6 +307,10 @@ public final class Speaker: @unchecked Sendable {
         case .updates(let addr, let session, let updates):
             guard let st = sessions[addr], st.up, st.session == session else { return }
             apply(updates, st)
+            if let p = peers[addr] {
+                let n = updates.reduce(0) { $0 + $1.prefixCount }
+                p.queue.async { p.updatesApplied(n, session: session) }
+            }
             checkMaxPrefixes(addr, st)
             afterChange()
         case .established(let addr, let session, let info):

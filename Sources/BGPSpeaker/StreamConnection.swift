@@ -30,6 +30,8 @@ public final class StreamConnection: @unchecked Sendable {
     public let queue: DispatchQueue
     public let socket: Socket
     private var readSource: DispatchSourceRead?
+    /// Reading is paused (the read source suspended): the owner has enough unprocessed input.
+    private var readPaused = false
     private var writeSource: DispatchSourceWrite?
     private var writeResumed = false
     private var outQueue: [UInt8] = []
@@ -153,6 +155,7 @@ public final class StreamConnection: @unchecked Sendable {
             return
         }
         if !connecting { /* read source was resumed in start or after connect */ } else { r.resume() }
+        if readPaused { readPaused = false; r.resume() }  // a suspended source never runs its cancel handler
         if !writeResumed { w.resume(); writeResumed = true }
         r.cancel()
         w.cancel()
@@ -213,16 +216,32 @@ public final class StreamConnection: @unchecked Sendable {
         if closeWhenFlushed { close() }
     }
 
+    /// Stops reading until `resumeReading()`: input flow control. The peer's TCP window fills
+    /// and its writes block, which is how a BGP speaker slows a peer down.
+    public func pauseReading() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !readPaused, !isClosed, !connecting, let r = readSource else { return }
+        readPaused = true
+        r.suspend()
+    }
+
+    public func resumeReading() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard readPaused, !isClosed, let r = readSource else { return }
+        readPaused = false
+        r.resume()
+    }
+
     private func readable() {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard !isClosed else { return }
+        guard !isClosed, !readPaused else { return }
         // Drain until the socket would block (bounded, for fairness between connections): an
         // end of stream that arrived with the last bytes is seen now, not left to an event that
         // may never come.
         var buf: [UInt8] = []
         var ended: ConnectionEnd?
         do {
-            reading: while buf.count < 1 << 20 {
+            reading: while buf.count < 256 << 10 {
                 switch try socket.read(appendingTo: &buf) {
                 case .wouldBlock: break reading
                 case .processed(0): ended = .closedByPeer; break reading

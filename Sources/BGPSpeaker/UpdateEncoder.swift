@@ -18,7 +18,7 @@ struct UpdateEncoder {
 
     /// Attribute sets cached; the cache is dropped whole past `limit` (old groups' sets).
     var cachedCount: Int { cache.count }
-    private let limit = 400_000
+    private let limit = 32_768
 
     mutating func encode(_ batch: OutboundBatch, context: WireContext) -> [[UInt8]] {
         let ctx = context.encode

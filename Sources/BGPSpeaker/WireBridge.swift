@@ -34,6 +34,8 @@ struct ParsedUpdate: Sendable, Equatable {
     /// The announced prefixes, by attribute set (one per NLRI kind: NEXT_HOP or MP_REACH).
     var announced: [(attributes: RouteAttributes, prefixes: [IPPrefix])] = []
     var endOfRIB: SessionFamily?
+    /// Withdrawn and announced prefixes (input flow control counts these).
+    var prefixCount: Int { withdrawn.count + announced.reduce(0) { $0 + $1.prefixes.count } }
     static func == (l: Self, r: Self) -> Bool {
         l.withdrawn == r.withdrawn && l.endOfRIB == r.endOfRIB && l.announced.map(\.attributes) == r.announced.map(\.attributes)
             && l.announced.map(\.prefixes) == r.announced.map(\.prefixes)

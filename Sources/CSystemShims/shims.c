@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "CSystemShims.h"
 #include <errno.h>
 #include <netinet/in.h>
@@ -71,6 +72,8 @@ long twill_send(int fd, const void *buf, unsigned long len) {
 }
 
 void twill_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+int twill_set_malloc_arena_max(int n) { return mallopt(M_ARENA_MAX, n); }
 
 static int fill_sun(struct sockaddr_un *sun, const char *path) {
     memset(sun, 0, sizeof(*sun));

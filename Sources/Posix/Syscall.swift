@@ -57,3 +57,15 @@ public enum ProcessSignals {
     /// Ignores SIGPIPE process-wide. Sends also pass MSG_NOSIGNAL, so this only guards other writes.
     public static func ignoreSIGPIPE() { twill_ignore_sigpipe() }
 }
+
+/// Process-wide malloc tuning for the daemons.
+public enum ProcessMemory {
+    /// Caps glibc's malloc arenas (default 8 per core). Dispatch runs the peers' decoding on
+    /// worker threads that come and go, each taking an arena; memory freed in one arena is not
+    /// reused by another, so a full-table load cost ~30 MiB more RSS with the default
+    /// (`twill-bench bgp`, docs/benchmarks.md). `MALLOC_ARENA_MAX` in the environment wins.
+    public static func limitMallocArenas(_ n: Int32 = 1) {
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = twill_set_malloc_arena_max(n)
+    }
+}

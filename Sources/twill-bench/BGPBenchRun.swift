@@ -3,191 +3,270 @@ import BGPWire
 import Foundation
 import Glibc
 import NetCore
+import Posix
 
-/// One row of the table.
+/// One row of a scenario's table.
 struct BGPBenchRow {
     var name: String
-    var loadSeconds: Double?
+    /// The scenario's time (full: feeder's first UPDATE → monitor's last prefix).
+    var seconds: Double?
     var withdrawSeconds: Double?
     var feederWriteSeconds: Double?
     var firstPrefixSeconds: Double?
     var peakRSSKiB: Int?
     var cpuSeconds: Double?
+    /// CPU time of the bench process (the simulated peers) during the timed phase.
+    var benchCPUSeconds: Double?
+    var note: String?
     var failure: String?
 }
 
-/// Runs inside the peers' namespace: the baseline and each daemon in turn.
+/// Runs inside the peers' namespace: each scenario, each with its no-daemon baseline (where there
+/// is one) and each daemon in turn.
 struct BGPBenchRun {
     let options: BGPBench
     let daemonNS: String
-    static let daemonAddr = "10.77.0.1", feederAddr = "10.77.0.2", monitorAddr = "10.77.0.3"
 
     func run() throws {
-        signal(SIGPIPE, SIG_IGN)
-        let n = options.prefixes
-        let t0 = monotonic()
-        let streams = try feederStreams(prefixes: n, attrSets: options.attrSets)
-        print("twill-bench bgp: \(n) prefixes in \(options.attrSets) attribute sets; \(streams.announce.messages) UPDATEs, "
-              + "\(streams.announce.bytes.count / 1024) KiB (+ \(streams.withdraw.messages) withdrawal UPDATEs), encoded in "
-              + String(format: "%.2f s", monotonic() - t0))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twill-bench-bgp-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-
-        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3)
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) CPUs, "
-              + "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB, load average \(load.joined(separator: " ")) at start")
-        var rows: [BGPBenchRow] = []
-        rows.append(baseline(streams))
-        print(line(rows.last!, bird: nil)); fflush(nil)
-        for d in options.daemonList {
-            var row: BGPBenchRow
-            do { row = try runDaemon(d, streams: streams, dir: dir) }
-            catch { row = BGPBenchRow(name: d, failure: "\(error)") }
-            rows.append(row)
-            print(line(row, bird: nil)); fflush(nil)
+              + "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB, load average \(loadAverage()) at start")
+        for s in options.scenarioList {
+            if benchInterrupted.load(ordering: .relaxed) { break }
+            switch s {
+            case "full": try runFull(dir: dir)
+            case "feeders": try runFeeders(dir: dir)
+            default: try runMesh(dir: dir)
+            }
         }
-        let endLoad = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3)
-        print("load average \(endLoad.joined(separator: " ")) at the end")
-        let bird = rows.first { $0.name == "bird" && $0.failure == nil }
-        print("\n| daemon | load time (s) | prefixes/s | peak RSS (MiB) | time ÷ BIRD | RSS ÷ BIRD | withdraw all (s) | feeder done writing (s) | first prefix out (s) | daemon CPU (s) |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for r in rows { print(line(r, bird: bird)) }
+        print("load average \(loadAverage()) at the end")
+        if benchInterrupted.load(ordering: .relaxed) { throw ExitCode(130) }
     }
 
-    func line(_ r: BGPBenchRow, bird: BGPBenchRow?) -> String {
-        func f(_ v: Double?, _ p: Int = 3) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "–" }
+    func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+    }
+
+    // MARK: tables
+
+    /// A scenario-specific column.
+    struct Column { let header: String; let value: (BGPBenchRow) -> String }
+
+    static func fmt(_ v: Double?, _ p: Int = 3) -> String { v.map { String(format: "%.\(p)f", $0) } ?? "–" }
+
+    /// Runs the daemons of `options`, printing each row as it comes, then the table and the targets.
+    func runScenario(_ title: String, routes: Int, rateHeader: String, baseline: BGPBenchRow?, extra: [Column],
+                     daemon: (String) -> BGPBenchRow) {
+        var rows: [BGPBenchRow] = []
+        func add(_ r: BGPBenchRow) {
+            rows.append(r)
+            print(line(r, bird: nil, routes: routes, extra: extra)); fflush(nil)
+        }
+        if let baseline { add(baseline) }
+        for d in options.daemonList {
+            if benchInterrupted.load(ordering: .relaxed) { break }
+            add(daemon(d))
+        }
+        let bird = rows.first { $0.name == "bird" && $0.failure == nil }
+        print("\n\(title)\n")
+        print("| daemon | time (s) | \(rateHeader) | peak RSS (MiB) | time ÷ BIRD | RSS ÷ BIRD | "
+              + extra.map { "\($0.header) | " }.joined() + "daemon CPU (s) | bench CPU (s) |")
+        print("|" + String(repeating: "---|", count: 8 + extra.count))
+        for r in rows { print(line(r, bird: bird, routes: routes, extra: extra)) }
+        print("\n" + targets(rows) + "\n"); fflush(nil)
+    }
+
+    func line(_ r: BGPBenchRow, bird: BGPBenchRow?, routes: Int, extra: [Column]) -> String {
+        let f = Self.fmt
         let rss = r.peakRSSKiB.map { Double($0) / 1024 }
-        let rate = r.loadSeconds.map { Double(options.prefixes) / $0 }
-        let tr = r.loadSeconds.flatMap { t in bird?.loadSeconds.map { t / $0 } }
+        let rate = r.seconds.map { Double(routes) / $0 }
+        let tr = r.seconds.flatMap { t in bird?.seconds.map { t / $0 } }
         let rr = rss.flatMap { m in bird?.peakRSSKiB.map { m / (Double($0) / 1024) } }
         let fail = r.failure.map { " FAILED: \($0)" } ?? ""
-        return "| \(r.name)\(fail) | \(f(r.loadSeconds)) | \(rate.map { String(Int($0)) } ?? "–") | \(f(rss, 1)) | \(f(tr)) | \(f(rr)) | "
-            + "\(f(r.withdrawSeconds)) | \(f(r.feederWriteSeconds)) | \(f(r.firstPrefixSeconds)) | \(f(r.cpuSeconds)) |"
+        return "| \(r.name)\(fail) | \(f(r.seconds, 3)) | \(rate.map { String(Int($0)) } ?? "–") | \(f(rss, 1)) | \(f(tr, 2)) | \(f(rr, 2)) | "
+            + extra.map { "\($0.value(r)) | " }.joined() + "\(f(r.cpuSeconds, 2)) | \(f(r.benchCPUSeconds, 2)) |"
     }
 
-    /// Feeder straight into the monitor (a listener on the monitor's address).
-    func baseline(_ s: (announce: UpdateStream, withdraw: UpdateStream)) -> BGPBenchRow {
-        var row = BGPBenchRow(name: "feeder → monitor (no daemon)")
+    /// Issue 7's targets: Twill's time ≤ 1.0× BIRD's, peak RSS ≤ 1.2× BIRD's, ≥ 5× faster than GoBGP.
+    func targets(_ rows: [BGPBenchRow]) -> String {
+        func ok(_ name: String) -> BGPBenchRow? { rows.first { $0.name == name && $0.failure == nil && $0.seconds != nil } }
+        let twill = ok("twill"), bird = ok("bird"), gobgp = ok("gobgp")
+        func verdict(_ met: Bool, _ detail: String) -> String { (met ? "met" : "MISSED") + " (\(detail))" }
+        let why = rows.contains { $0.name == "twill" } ? "twill failed" : "twill not run"
+        let time: String, rss: String, go: String
+        if let t = twill?.seconds, let b = bird?.seconds {
+            time = verdict(t <= b, String(format: "%.2f×", t / b))
+        } else { time = "not measured (\(twill == nil ? why : "no BIRD figure"))" }
+        if let t = twill?.peakRSSKiB, let b = bird?.peakRSSKiB {
+            rss = verdict(Double(t) <= 1.2 * Double(b), String(format: "%.2f×", Double(t) / Double(b)))
+        } else { rss = "not measured (\(twill == nil ? why : "no BIRD figure"))" }
+        if let t = twill?.seconds, let g = gobgp?.seconds {
+            go = verdict(g >= 5 * t, String(format: "%.1f× faster", g / t))
+        } else if twill?.seconds != nil, rows.contains(where: { $0.name == "gobgp" && $0.failure != nil }) {
+            go = "not measured (GoBGP failed or timed out; if it timed out, Twill is at least "
+                + String(format: "%.1f× faster)", options.timeout / twill!.seconds!)
+        } else { go = "not measured (\(twill == nil ? why : "no GoBGP figure"))" }
+        return "targets: Twill time ≤ 1.0× BIRD: \(time); peak RSS ≤ 1.2× BIRD: \(rss); ≥ 5× faster than GoBGP: \(go)"
+    }
+
+    // MARK: daemons
+
+    /// Starts `name` with a config for `topology`, runs `body` with the daemon and a deadline
+    /// `--timeout` away, then records its peak RSS and CPU and kills it. Failures (including the
+    /// daemon exiting or rejecting its config) land in the row, never escape.
+    func runDaemon(_ name: String, topology: BenchTopology, dir: String,
+                   _ body: (DaemonUnderTest, Double, inout BGPBenchRow) throws -> Void) -> BGPBenchRow {
+        var row = BGPBenchRow(name: name)
         do {
-            let lfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var one: Int32 = 1
-            setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
-            var a = sockaddrIn(Self.monitorAddr, 1790)
-            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(lfd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            listen(lfd, 4)
-            defer { close(lfd) }
-            let feeder = try BGPConn.connect(local: Self.feederAddr, remote: Self.monitorAddr, port: 1790)
-            let mfd = accept(lfd, nil, nil)
-            guard mfd >= 0 else { throw BenchError("accept: errno \(errno)") }
-            let mon = BGPConn(fd: mfd)
-            let done = DispatchSemaphore(value: 0)
-            Thread.detachNewThread { try? mon.handshake(asn: 65003, id: IPv4Address(10, 77, 0, 3)); done.signal() }
-            try feeder.handshake(asn: 65001, id: IPv4Address(10, 77, 0, 2))
-            done.wait()
-            try measure(feeder: feeder, monitor: mon, streams: s, deadline: monotonic() + options.timeout, row: &row)
-            feeder.stop(); mon.stop()
+            let d = try DaemonUnderTest(name, topology: topology, dir: "\(dir)/\(name)-\(topology.label)",
+                                        namespace: daemonNS, twillBgpd: options.twillBgpd)
+            defer { d.kill() }
+            do { try body(d, monotonic() + options.timeout, &row) } catch { row.failure = "\(error)" }
+            (row.peakRSSKiB, row.cpuSeconds) = d.stats()
+            if let f = row.failure, !benchInterrupted.load(ordering: .relaxed) {
+                let tail = d.logTail()
+                row.failure = f + (tail.isEmpty ? "" : " (log: \(tail))")
+            }
         } catch { row.failure = "\(error)" }
         return row
     }
 
-    func measure(feeder: BGPConn, monitor mon: BGPConn, streams s: (announce: UpdateStream, withdraw: UpdateStream),
-                 deadline: Double, row: inout BGPBenchRow) throws {
-        let m = Monitor(n: options.prefixes)
-        Thread.detachNewThread { m.run(mon) }
+    // MARK: full: one feeder → daemon → monitor, then withdraw all
+
+    func runFull(dir: String) throws {
+        let n = options.prefixes
+        let t0 = monotonic()
+        let streams = try feederStreams(0..<n, attrSets: options.attrSets)
+        print("\n== full: \(n) prefixes in \(options.attrSets) attribute sets; \(streams.announce.messages) UPDATEs, "
+              + "\(streams.announce.bytes.count / 1024) KiB (+ \(streams.withdraw.messages) withdrawal UPDATEs), encoded in "
+              + String(format: "%.2f s", monotonic() - t0))
+        let topology = BenchTopology(label: "full", peers: [
+            BenchPeer(name: "feeder", address: BenchAddr.feeder, asn: 65001, role: .feeder),
+            BenchPeer(name: "monitor", address: BenchAddr.monitor, asn: 65003, role: .monitor),
+        ])
+        let f = Self.fmt
+        runScenario("full: \(n) prefixes in \(options.attrSets) attribute sets, one feeder → daemon → monitor (eBGP)",
+                    routes: n, rateHeader: "prefixes/s", baseline: fullBaseline(streams),
+                    extra: [Column(header: "withdraw all (s)") { f($0.withdrawSeconds, 3) },
+                            Column(header: "feeder done writing (s)") { f($0.feederWriteSeconds, 3) },
+                            Column(header: "first prefix out (s)") { f($0.firstPrefixSeconds, 3) }]) { name in
+            runDaemon(name, topology: topology, dir: dir) { d, deadline, row in
+                let mon = try d.establish(local: BenchAddr.monitor, asn: 65003, until: deadline)
+                let feeder = try d.establish(local: BenchAddr.feeder, asn: 65001, until: deadline)
+                startKeepalives([mon, feeder])
+                drain(feeder)
+                defer { feeder.stop(); mon.stop() }
+                try measureFull(feeder: feeder, monitor: mon, streams: streams, deadline: deadline, daemon: d, row: &row)
+            }
+        }
+    }
+
+    /// Feeder straight into the monitor (a listener on the monitor's address).
+    func fullBaseline(_ s: (announce: UpdateStream, withdraw: UpdateStream)) -> BGPBenchRow {
+        var row = BGPBenchRow(name: "feeder → monitor (no daemon)")
+        do {
+            let l = try Listener(BenchAddr.monitor, 1790)
+            let feeder = try BGPConn.connect(local: BenchAddr.feeder, remote: BenchAddr.monitor, port: 1790)
+            let mon = try l.accept()
+            defer { feeder.stop(); mon.stop() }
+            let done = DispatchSemaphore(value: 0)
+            Thread.detachNewThread { try? mon.handshake(asn: 65003, id: BenchAddr.v4(BenchAddr.monitor)); done.signal() }
+            try feeder.handshake(asn: 65001, id: BenchAddr.v4(BenchAddr.feeder))
+            done.wait()
+            try measureFull(feeder: feeder, monitor: mon, streams: s, deadline: monotonic() + options.timeout, daemon: nil, row: &row)
+        } catch { row.failure = "\(error)" }
+        return row
+    }
+
+    func measureFull(feeder: BGPConn, monitor mon: BGPConn, streams s: (announce: UpdateStream, withdraw: UpdateStream),
+                     deadline: Double, daemon: DaemonUnderTest?, row: inout BGPBenchRow) throws {
+        let n = options.prefixes
+        let m = Monitor(n: n)
+        m.start(mon)
         usleep(500_000)  // the daemon sees both sessions Established
+        let cpu0 = selfCPUSeconds()
         let start = monotonic()
         let wrote = WriteTimes()
         Thread.detachNewThread {
             do { try s.announce.write(to: feeder); wrote.set(announce: monotonic()) } catch { wrote.fail("\(error)") }
         }
-        func wait(until limit: Double, _ done: () -> Double?) throws -> Double {
-            while true {
-                let snap = m.snapshot
-                if let t = done() { return t }
-                if let e = snap.error { throw BenchError("monitor: \(e) after \(snap.ann) announced, \(snap.wd) withdrawn") }
-                if let e = wrote.failure { throw BenchError("feeder: \(e)") }
-                if monotonic() > limit {
-                    throw BenchError("timed out: monitor had \(snap.ann) of \(options.prefixes) announced, \(snap.wd) withdrawn")
-                }
-                usleep(2_000)
-            }
+        let progress = { let s = m.snapshot; return "monitor had \(s.ann) of \(n) announced, \(s.wd) withdrawn" }
+        let failure = { () -> String? in
+            if let e = m.snapshot.error { return "monitor: \(e) (\(progress()))" }
+            if let e = wrote.failure { return "feeder: \(e)" }
+            return daemon?.exitMessage
         }
-        let allAnn = try wait(until: deadline) { m.snapshot.allAnn }
-        row.loadSeconds = allAnn - start
+        let allAnn = try waitFor(until: deadline, progress: progress, failure: failure) { m.snapshot.allAnn }
+        row.seconds = allAnn - start
+        row.benchCPUSeconds = selfCPUSeconds() - cpu0
         row.firstPrefixSeconds = m.snapshot.first.map { $0 - start }
         row.feederWriteSeconds = wrote.announce.map { $0 - start }
         guard !options.noWithdraw else { return }
         usleep(500_000)
         let wstart = monotonic()
         Thread.detachNewThread { do { try s.withdraw.write(to: feeder) } catch { wrote.fail("\(error)") } }
-        let wdeadline = monotonic() + options.timeout
-        let allWd: Double
-        do { allWd = try wait(until: wdeadline) { m.snapshot.allWd } }
-        catch { throw BenchError("withdraw phase: \(error)") }
-        row.withdrawSeconds = allWd - wstart
+        do {
+            let allWd = try waitFor(until: monotonic() + options.timeout, progress: progress, failure: failure) { m.snapshot.allWd }
+            row.withdrawSeconds = allWd - wstart
+        } catch { throw BenchError("withdraw phase: \(error)") }
     }
 
     final class WriteTimes: @unchecked Sendable {
         private let lock = NSLock()
-        private var a: Double?, f: String?
-        func set(announce t: Double) { lock.lock(); a = t; lock.unlock() }
-        func fail(_ e: String) { lock.lock(); f = e; lock.unlock() }
+        private var a: Double?, f: String?, count = 0
+        func set(announce t: Double) { lock.lock(); a = max(a ?? t, t); count += 1; lock.unlock() }
+        func fail(_ e: String) { lock.lock(); if f == nil { f = e }; lock.unlock() }
+        /// The latest `set` so far.
         var announce: Double? { lock.lock(); defer { lock.unlock() }; return a }
+        var done: Int { lock.lock(); defer { lock.unlock() }; return count }
         var failure: String? { lock.lock(); defer { lock.unlock() }; return f }
     }
+}
 
-    // MARK: daemons
+/// A daemon under test, started through `ip netns exec` in the daemon's namespace, in its own
+/// process group (Ctrl-C reaches the bench, which then kills it).
+final class DaemonUnderTest {
+    let name: String
+    let dir: String
+    let child: ChildProcess
 
-    func runDaemon(_ name: String, streams: (announce: UpdateStream, withdraw: UpdateStream), dir: String) throws -> BGPBenchRow {
-        var row = BGPBenchRow(name: name)
-        let d = "\(dir)/\(name)"
-        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        let cmd = try daemonCommand(name, dir: d)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", daemonNS] + cmd
-        FileManager.default.createFile(atPath: "\(d)/log", contents: nil)
-        let log = FileHandle(forWritingAtPath: "\(d)/log")
-        p.standardOutput = log; p.standardError = log
-        try p.run()
-        let pid = p.processIdentifier
-        defer {
-            if p.isRunning { kill(pid, SIGKILL) }
-            p.waitUntilExit()
-        }
-        let deadline = monotonic() + options.timeout
-        func establish(_ local: String, _ asn: UInt32, _ id: IPv4Address) throws -> BGPConn {
-            var last = ""
-            while monotonic() < min(deadline, monotonic() + 60) {
-                guard p.isRunning else { throw BenchError("\(name) exited (\(p.terminationStatus)); see its log") }
-                do {
-                    let c = try BGPConn.connect(local: local, remote: Self.daemonAddr, port: 179)
-                    try c.handshake(asn: asn, id: id)
-                    return c
-                } catch { last = "\(error)"; usleep(200_000) }
-            }
-            throw BenchError("no session from \(local): \(last)")
-        }
-        let mon = try establish(Self.monitorAddr, 65003, IPv4Address(10, 77, 0, 3))
-        mon.startKeepalives()
-        let feeder = try establish(Self.feederAddr, 65001, IPv4Address(10, 77, 0, 2))
-        feeder.startKeepalives()
-        drain(feeder)
-        defer { feeder.stop(); mon.stop() }
-        do { try measure(feeder: feeder, monitor: mon, streams: streams, deadline: deadline, row: &row) }
-        catch { row.failure = "\(error)" }
-        let (rss, cpu) = procStats(pid)
-        row.peakRSSKiB = rss; row.cpuSeconds = cpu
-        if let f = row.failure {
-            let tail = (try? String(contentsOfFile: "\(d)/log", encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " / ") ?? ""
-            row.failure = f + (tail.isEmpty ? "" : " (log: \(tail.prefix(300)))")
-        }
-        return row
+    init(_ name: String, topology: BenchTopology, dir: String, namespace: String, twillBgpd: String?) throws {
+        self.name = name
+        self.dir = dir
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let cmd = try topology.command(for: name, dir: dir, twillBgpd: twillBgpd)
+        let log = open("\(dir)/log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw BenchError("\(dir)/log: errno \(errno)") }
+        defer { close(log) }
+        child = try ChildProcess(["ip", "netns", "exec", namespace] + cmd, stdout: .descriptor(log), stderr: .descriptor(log),
+                                 ownProcessGroup: true)
     }
 
-    /// VmHWM (KiB) and utime+stime (s) of `pid`.
-    func procStats(_ pid: pid_t) -> (Int?, Double?) {
+    /// Set once the daemon has exited.
+    var exitMessage: String? { child.exitStatus.map { "\(name) exited (status \($0))" } }
+
+    /// Connects from `local` and completes the OPEN exchange, retrying while the daemon starts
+    /// (at most 60 s, and not past `deadline`).
+    func establish(local: String, asn: UInt32, until deadline: Double) throws -> BGPConn {
+        let limit = min(deadline, monotonic() + 60)
+        var last = ""
+        while monotonic() < limit {
+            if let e = exitMessage { throw BenchError(e) }
+            if benchInterrupted.load(ordering: .relaxed) { throw BenchError("interrupted while connecting from \(local)") }
+            do {
+                let c = try BGPConn.connect(local: local, remote: BenchAddr.daemon, port: 179)
+                try c.handshake(asn: asn, id: BenchAddr.v4(local))
+                return c
+            } catch { last = "\(error)"; usleep(200_000) }
+        }
+        throw BenchError("no session from \(local): \(last)")
+    }
+
+    /// VmHWM (KiB) and utime+stime (s).
+    func stats() -> (Int?, Double?) {
+        let pid = child.pid
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let hwm = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
             .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
@@ -200,79 +279,14 @@ struct BGPBenchRun {
         return (hwm, cpu)
     }
 
-    func daemonCommand(_ name: String, dir d: String) throws -> [String] {
-        let me = Self.daemonAddr, fa = Self.feederAddr, ma = Self.monitorAddr
-        switch name {
-        case "twill":
-            let bin = options.twillBgpd ?? "twill-bgpd"
-            guard FileManager.default.isExecutableFile(atPath: bin) else { throw BenchError("\(bin) is missing: build twill-bgpd") }
-            try """
-            routerID: \(me)
-            asNumber: 65000
-            listen:
-              address: \(me)
-              port: 179
-            peers:
-              - name: feeder
-                address: "\(fa)"
-                asNumber: 65001
-                passive: true
-                import: all
-                export: none
-              - name: monitor
-                address: "\(ma)"
-                asNumber: 65003
-                passive: true
-                import: none
-                export: all
+    /// The last lines of the daemon's output, one line.
+    func logTail() -> String {
+        let text = (try? String(contentsOfFile: "\(dir)/log", encoding: .utf8)) ?? ""
+        return String(text.split(separator: "\n").suffix(3).joined(separator: " / ").prefix(300))
+    }
 
-            """.write(toFile: "\(d)/twill.yaml", atomically: true, encoding: .utf8)
-            return [bin, "-c", "\(d)/twill.yaml"]
-        case "bird":
-            try """
-            router id \(me);
-            protocol device { }
-            protocol bgp feeder { local \(me) as 65000; neighbor \(fa) as 65001; passive on; ipv4 { import all; export none; }; }
-            protocol bgp monitor { local \(me) as 65000; neighbor \(ma) as 65003; passive on; ipv4 { import none; export all; }; }
-
-            """.write(toFile: "\(d)/bird.conf", atomically: true, encoding: .utf8)
-            return ["bird", "-f", "-c", "\(d)/bird.conf", "-s", "\(d)/bird.ctl", "-P", "\(d)/bird.pid"]
-        case "gobgp":
-            var conf = "[global.config]\n  as = 65000\n  router-id = \"\(me)\"\n  local-address-list = [\"\(me)\"]\n"
-            for (addr, asn) in [(fa, 65001), (ma, 65003)] {
-                conf += """
-                [[neighbors]]
-                  [neighbors.config]
-                    neighbor-address = "\(addr)"
-                    peer-as = \(asn)
-                  [neighbors.transport.config]
-                    passive-mode = true
-                  [[neighbors.afi-safis]]
-                    [neighbors.afi-safis.config]
-                      afi-safi-name = "ipv4-unicast"
-
-                """
-            }
-            try conf.write(toFile: "\(d)/gobgpd.toml", atomically: true, encoding: .utf8)
-            return ["gobgpd", "-f", "\(d)/gobgpd.toml", "-t", "toml", "--api-hosts", "127.0.0.1:50051", "--pprof-disable", "-p"]
-        case "frr":
-            try """
-            frr defaults traditional
-            hostname frr-bench
-            router bgp 65000
-             bgp router-id \(me)
-             no bgp ebgp-requires-policy
-             no bgp network import-check
-             neighbor \(fa) remote-as 65001
-             neighbor \(fa) passive
-             neighbor \(ma) remote-as 65003
-             neighbor \(ma) passive
-             neighbor \(ma) advertisement-interval 0
-
-            """.write(toFile: "\(d)/bgpd.conf", atomically: true, encoding: .utf8)
-            return ["/usr/lib/frr/bgpd", "-S", "-Z", "-f", "\(d)/bgpd.conf", "--vty_socket", d, "-i", "\(d)/bgpd.pid", "-P", "0"]
-        default:
-            throw BenchError("unknown daemon \(name)")
-        }
+    func kill() {
+        child.signal(SIGKILL)
+        _ = child.wait(timeout: 10)
     }
 }

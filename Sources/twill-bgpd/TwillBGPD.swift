@@ -3,6 +3,7 @@ import BGPSpeaker
 import Dispatch
 import Foundation
 import Logging
+import Posix
 
 /// `twill-bgpd -c FILE`: Twill's standalone BGP speaker (docs/twill-bgpd.md).
 /// SIGHUP reloads the file (only sessions whose settings changed are reset); SIGTERM/SIGINT send
@@ -38,6 +39,7 @@ struct TwillBGPD: ParsableCommand {
     }
 
     func run() throws {
+        ProcessMemory.limitMallocArenas()
         var parsed: SpeakerConfig
         do { parsed = try Self.load(config) } catch {
             Self.fail("\(config): \(error)")

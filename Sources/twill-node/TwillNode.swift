@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import Posix
 import NetCore
 import NodeAgent
 
@@ -70,6 +71,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        ProcessMemory.limitMallocArenas()
         let logLevel = self.logLevel ?? env("TWILL_LOG_LEVEL") ?? "info"
         let healthPort = try Self.port(self.healthPort, env: "FELIX_HEALTHPORT", default: 9099)
         let metricsEnabled = (env("FELIX_PROMETHEUSMETRICSENABLED") ?? "true").lowercased() != "false"

@@ -34,6 +34,8 @@ int twill_so_error(int fd);
 long twill_send(int fd, const void *buf, unsigned long len);
 /// Ignores SIGPIPE process-wide (Linux has no SO_NOSIGPIPE).
 void twill_ignore_sigpipe(void);
+/// mallopt(M_ARENA_MAX, n): caps glibc malloc arenas. Returns mallopt's result (1 = done).
+int twill_set_malloc_arena_max(int n);
 /// fill a sockaddr_un; returns -1 (ENAMETOOLONG) when the path does not fit.
 int twill_unix_bind(int fd, const char *path);
 int twill_unix_connect(int fd, const char *path);
