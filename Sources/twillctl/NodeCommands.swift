@@ -41,7 +41,13 @@ struct NodeStatus: ParsableCommand {
 
 struct NodeRoutes: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "routes", abstract: "Show the routes this node's speaker received and announces.")
+        commandName: "routes", abstract: "Show the routes this node's speaker received and announces.",
+        discussion: """
+            Every path of the speaker's RIB, per family, grouped by prefix: the best path first, \
+            marked * in BEST, then the others with the REASON they lost the best-path selection \
+            (e.g. "longer AS_PATH (2 > 1)"; "stale" while a peer restarts gracefully). -o json \
+            has every field the speaker reports, ORIGINATOR_ID and CLUSTER_LIST of reflected routes too.
+            """)
     @OptionGroup var options: ControlSocketOptions
 
     func run() throws {

@@ -13,11 +13,12 @@ public enum NodeStatusCommand {
         return json ? try NodeStatusPrinter.json(peers) : NodeStatusPrinter.statusTable(peers)
     }
 
-    /// Routes (Prefix | Next hop | AS path | Peer | Best), split by family, or JSON.
+    /// Every path (Prefix | Next hop | AS path | Peer | Local pref | MED | Best | Reason), best
+    /// first per prefix, split by family; or the JSON list (with the optional fields the speaker sent).
     public static func routes(socketPath: String, json: Bool) throws -> String {
         let reply = try NodeStatusClient.request("routes", socketPath: socketPath)
         let routes = reply.routes ?? []
-        return json ? try NodeStatusPrinter.json(routes) : NodeStatusPrinter.routesTable(routes)
+        return json ? try NodeStatusPrinter.json(NodeStatusPrinter.bestFirst(routes)) : NodeStatusPrinter.routesTable(routes)
     }
 }
 
@@ -40,15 +41,29 @@ public struct NodePeerStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// One route of the control socket's `routes[]`.
+/// One route of the control socket's `routes[]`: every path of the RIB, not only the best.
+/// The fields after `best` are optional so that replies of older speakers (which sent only
+/// the first five) still decode; nil ones are left out of `-o json`.
 public struct NodeRouteStatus: Codable, Sendable, Equatable {
     public var prefix: String
     public var nextHop: String
     public var asPath: String
     public var peer: String
     public var best: Bool
-    public init(prefix: String, nextHop: String, asPath: String, peer: String, best: Bool) {
+    /// Why this path is not the best one ("longer AS_PATH (2 > 1)"); nil for the best.
+    public var reason: String?
+    /// Kept through the peer's graceful restart, waiting to be refreshed.
+    public var stale: Bool?
+    public var localPref: UInt32?
+    public var med: UInt32?
+    public var originatorID: String?
+    public var clusterList: [String]?
+    public init(prefix: String, nextHop: String, asPath: String, peer: String, best: Bool, reason: String? = nil,
+                stale: Bool? = nil, localPref: UInt32? = nil, med: UInt32? = nil, originatorID: String? = nil,
+                clusterList: [String]? = nil) {
         self.prefix = prefix; self.nextHop = nextHop; self.asPath = asPath; self.peer = peer; self.best = best
+        self.reason = reason; self.stale = stale; self.localPref = localPref; self.med = med
+        self.originatorID = originatorID; self.clusterList = clusterList
     }
 }
 
@@ -122,11 +137,30 @@ public enum NodeStatusPrinter {
         }
     }
 
+    /// Every path, grouped by prefix (in the order the speaker gave the prefixes), the best one
+    /// first with `*` in BEST, the others with the reason they lost (BIRD `show route all`
+    /// keeps the same order). A stale path (graceful restart) says so in REASON.
     public static func routesTable(_ routes: [NodeRouteStatus]) -> String {
-        perFamily(routes, address: \.prefix, title: "routes", empty: "routes",
-                  headers: ["Prefix", "Next hop", "AS path", "Peer", "Best"]) {
-            [$0.prefix, $0.nextHop, $0.asPath, $0.peer, $0.best ? "*" : ""]
+        perFamily(bestFirst(routes), address: \.prefix, title: "routes", empty: "routes",
+                  headers: ["Prefix", "Next hop", "AS path", "Peer", "Local pref", "MED", "Best", "Reason"]) {
+            var why = $0.best ? "" : ($0.reason ?? "")
+            if $0.stale == true { why += why.isEmpty ? "stale" : ", stale" }
+            return [$0.prefix, $0.nextHop, $0.asPath, $0.peer, $0.localPref.map(String.init) ?? "",
+                    $0.med.map(String.init) ?? "", $0.best ? "*" : "", why]
         }
+    }
+
+    /// Groups paths by prefix in first-seen order, the best path first in each group (stable
+    /// otherwise), whatever order an older speaker sent them in.
+    public static func bestFirst(_ routes: [NodeRouteStatus]) -> [NodeRouteStatus] {
+        var order: [String: Int] = [:]
+        for r in routes where order[r.prefix] == nil { order[r.prefix] = order.count }
+        return routes.enumerated().sorted { l, r in
+            let lo = order[l.element.prefix]!, ro = order[r.element.prefix]!
+            if lo != ro { return lo < ro }
+            if l.element.best != r.element.best { return l.element.best }
+            return l.offset < r.offset
+        }.map(\.element)
     }
 
     /// One titled table per family ("IPv4 <title>", "IPv6 <title>"), or "No IPvN <empty> found.".
