@@ -29,6 +29,8 @@ public final class Speaker: @unchecked Sendable {
     private var peerStatus: [IPAddress: PeerRuntimeStatus] = [:]
     private var rib: RIB
     private var sessions: [IPAddress: SessionState] = [:]
+    /// `config.peers` by address.
+    private var peerConfigs: [IPAddress: PeerConfig] = [:]
     private var encoder = UpdateEncoder()
     private var flushScheduled = false
     private var listeners: [(Socket, DispatchSourceRead)] = []
@@ -224,6 +226,7 @@ public final class Speaker: @unchecked Sendable {
                 peerStatus[addr] = nil
                 setListenerKey(addr, nil)
                 p.queue.async { p.stop(subcode: BGPSession.CeaseSubcode.peerDeconfigured) {} }
+                peerConfigs[addr] = nil
                 if let st = sessions.removeValue(forKey: addr) {
                     st.staleTimer.cancel()
                     rib.removePeer(st.id)
@@ -235,11 +238,14 @@ public final class Speaker: @unchecked Sendable {
             for (addr, pc) in newPeers {
                 if let existing = oldPeers[addr] {
                     guard let p = peers[addr], let st = sessions[addr] else { continue }
+                    peerConfigs[addr] = pc
                     let changed = rib.setPolicy(st.id, ribPolicy(pc))
                     if changed.importChanged, st.up {
                         let session = st.session
                         p.queue.async { p.requestRouteRefresh(session: session) }
                     }
+                    // A lowered limit applies at once, as BIRD's `receive limit` does on reconfigure.
+                    if existing.maxPrefixes != pc.maxPrefixes { checkMaxPrefixes(addr, st) }
                     guard existing != pc else { continue }
                     if existing.password != pc.password { setListenerKey(addr, pc.password) }
                     p.queue.async { p.reconfigure(pc) }
@@ -285,6 +291,7 @@ public final class Speaker: @unchecked Sendable {
             self.queue.async { self.handle(r) }
         }
         peers[addr] = p
+        peerConfigs[addr] = pc
         let budget = max(2_048, 262_144 / max(1, config.peers.count))
         p.queue.async { p.maxUnapplied = budget }
         peerStatus[addr] = PeerRuntimeStatus(sinceEpoch: WallClock.now())
@@ -367,7 +374,8 @@ public final class Speaker: @unchecked Sendable {
 
     /// RFC 4486 Cease/1 when a peer sends more prefixes than its `maxPrefixes`.
     private func checkMaxPrefixes(_ addr: IPAddress, _ st: SessionState) {
-        guard let pc = peers[addr]?.config, let limit = pc.maxPrefixes, rib.pathCount(st.id) > limit,
+        // The limit from the speaker's own configuration: `Peer.config` belongs to the peer's queue.
+        guard st.up, let limit = peerConfigs[addr]?.maxPrefixes, rib.pathCount(st.id) > limit,
               let p = peers[addr] else { return }
         let family = st.families.min() ?? .ipv4Unicast
         let session = st.session
@@ -660,6 +668,7 @@ public final class Speaker: @unchecked Sendable {
                 var r = RouteStatus(prefix: prefix.description, nextHop: nh, asPath: a.asPathText, peer: peer, best: c.best)
                 r.reason = c.lossReason?.description
                 r.stale = c.stale ? true : nil
+                // The attribute as received (nil: absent, e.g. over eBGP; selection counts it as 100).
                 r.localPref = a.path.localPref
                 r.med = a.path.med
                 r.originatorID = a.path.originatorID?.description

@@ -154,11 +154,7 @@ import TestSupport
     /// `channel_reconfigure` (it re-verifies changed limits) and FRR's `maximum-prefix` do: A
     /// sends Cease/1 without waiting for B's next UPDATE (B sends none: its table is stable).
     ///
-    /// Known speaker bug (Speaker.swift, not ours to edit): `checkMaxPrefixes` runs only after
-    /// an UPDATE batch, never from `reload`, and it reads the limit from `Peer.config`, which
-    /// `Peer.reconfigure` writes on the peer's queue (a data race with the speaker queue). The
-    /// expectation below is wrapped in `withKnownIssue`: once the speaker is fixed the known
-    /// issue is no longer recorded and this test fails, asking for the wrapper to go.
+    /// A limit lowered by `reload` applies at once, not at the peer's next UPDATE.
     @Test func maxPrefixesLoweredOnReloadAppliesAtOnce() throws {
         let b = "127.0.0.2"
         let lab = try Self.lab(neighbours: [
@@ -169,12 +165,10 @@ import TestSupport
         var cfg = lab.a.config
         cfg.peers[0].maxPrefixes = 3
         try lab.a.reload(cfg)
-        withKnownIssue("Speaker.reload does not re-check maxPrefixes (checkMaxPrefixes runs only after UPDATEs)") {
-            #expect(eventually(timeout: 5) {
-                (Self.status(lab.a, b)?.info ?? "").contains("Maximum Number of Prefixes Reached")
-                    && Self.held(lab.a, from: b).isEmpty
-            }, "A: \(Self.status(lab.a, b)?.info ?? "?"), holds \(Self.held(lab.a, from: b).count) of B's routes")
-        }
+        #expect(eventually(timeout: 5) {
+            (Self.status(lab.a, b)?.info ?? "").contains("Maximum Number of Prefixes Reached")
+                && Self.held(lab.a, from: b).isEmpty
+        }, "A: \(Self.status(lab.a, b)?.info ?? "?"), holds \(Self.held(lab.a, from: b).count) of B's routes")
     }
 
     // MARK: b. import filter
