@@ -94,6 +94,32 @@ struct PrefixIndex {
         count -= 1
     }
 
+    /// Removes many slots: one by one when few, else by rebuilding the bucket array from the
+    /// live keys (a sequential pass instead of a probe and shift per slot).
+    mutating func remove(_ slots: [Int32]) {
+        guard slots.count > count / 4 else {
+            for s in slots where keys[Int(s)] != Self.freeKey { remove(s) }  // a slot may be listed twice
+            return
+        }
+        for slot in slots where keys[Int(slot)] != Self.freeKey {
+            let k = keys[Int(slot)]
+            if k & Self.v6Flag != 0 { freeV6.append(UInt32(truncatingIfNeeded: k)) }
+            keys[Int(slot)] = Self.freeKey
+            freeSlots.append(slot)
+            count -= 1
+        }
+        var n = 16
+        var sh: UInt64 = 60
+        while count * 2 > n { n *= 2; sh -= 1 }
+        buckets = Array(repeating: Self.empty, count: n)
+        shift = sh
+        for s in 0..<keys.count where keys[s] != Self.freeKey {
+            let p = prefix(Int32(s))
+            let (h, tag) = Self.hashAndTag(p)
+            place(tag << Self.slotBits | UInt64(s), hash: h)
+        }
+    }
+
     func prefix(_ slot: Int32) -> IPPrefix {
         let k = keys[Int(slot)]
         if k & Self.v6Flag == 0 {

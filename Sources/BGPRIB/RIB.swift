@@ -395,18 +395,17 @@ public struct RIB {
         pending.removeLast(take)
         batch.announced = byOutput.sorted { $0.key < $1.key }.map { (group.outputs[Int($0.key)], $0.value) }
         groups[g] = group
-        let empty = pending.isEmpty
         swap(&pending, &peers[i].pending)
         swap(&pendingBits, &peers[i].pendingBits)
         swap(&sent, &peers[i].sent)
         peers[i].sentCount = sentCount
-        if empty { reclaimEmptied() }
         return batch
     }
 
     // MARK: queries
 
-    public var prefixCount: Int { index.count - emptied.count }
+    /// Prefixes with at least one path.
+    public private(set) var prefixCount = 0
     public var attributeSetCount: Int { attributes.count }
 
     /// Every candidate of `prefix`, best first, with the reason each other one lost.
@@ -531,6 +530,7 @@ public struct RIB {
             i = newPath(PathRec(peer: peer, attr: attr, next: -1, stale: false))
             peers[Int(peer)].pathCount += 1
         }
+        if oldBest < 0 { prefixCount += 1 }
         insertRanked(slot: s, index: i)
         let nb = head[Int(s)]
         if (paths[Int(nb)].peer, paths[Int(nb)].attr) != oldBestKey { bestChanged(s) }
@@ -555,7 +555,10 @@ public struct RIB {
         freePaths.append(i)
         peers[Int(peer)].pathCount -= 1
         if wasBest { bestChanged(s) }
-        if head[Int(s)] < 0 { emptied.append(s) }
+        if head[Int(s)] < 0 {
+            prefixCount -= 1
+            emptied.append(s)
+        }
     }
 
     private mutating func withdrawAll(from id: PeerID) {
@@ -734,18 +737,22 @@ public struct RIB {
     }
 
     /// Frees the slots of prefixes without paths once no peer still has them pending or sent
-    /// and no observation refers to them.
-    private mutating func reclaimEmptied() {
+    /// and no observation refers to them. The speaker calls it after sending (a withdrawal of
+    /// the whole table frees a million slots: not on the way to the wire).
+    public mutating func reclaimEmptied() {
         guard !emptied.isEmpty, touched.isEmpty else { return }
         var keep: [Int32] = []
+        var gone: [Int32] = []
         let up = (1..<peers.count).filter { peers[$0].up }
         slots: for s in emptied where head[Int(s)] < 0 && index.isLive(s) {
             for p in up where peers[p].pendingBits.contains(s) || peers[p].sent.contains(s) {
                 keep.append(s)
                 continue slots
             }
-            index.remove(s)
+            gone.append(s)
         }
+        index.remove(gone)
         emptied = keep
     }
+
 }

@@ -352,6 +352,7 @@ public final class Speaker: @unchecked Sendable {
             guard let st = sessions[addr], st.up, st.session == session else { return }
             st.inFlight = false
             flush(addr, st)
+            rib.reclaimEmptied()
         }
     }
 
@@ -464,6 +465,7 @@ public final class Speaker: @unchecked Sendable {
             guard let self else { return }
             self.flushScheduled = false
             for (addr, st) in self.sessions where st.up { self.flush(addr, st) }
+            self.rib.reclaimEmptied()
         }
     }
 

@@ -45,6 +45,7 @@ private struct Harness {
             }
             for (a, ps) in b.announced { for p in ps { t[p] = a } }
         }
+        rib.reclaimEmptied()
         received[id] = t
         return t
     }
@@ -183,6 +184,16 @@ private struct Harness {
         h.rib.withdraw(from: a, prefixes: ps)
         #expect(h.rib.attributeSetCount == 0)
         #expect(h.rib.pathCount(a) == 0)
+        // Freed in bulk (the index rebuilt), then the prefixes come back into reused slots.
+        h.rib.reclaimEmptied()
+        #expect(h.rib.prefixCount == 0)
+        h.rib.announce(from: a, attributes: ra([65001]), prefixes: ps[0..<700])
+        #expect(h.rib.prefixCount == 700)
+        #expect(ps[0..<700].allSatisfy { h.rib.best($0) != nil } && ps[700...].allSatisfy { h.rib.best($0) == nil })
+        h.rib.withdraw(from: a, prefixes: ps[0..<100])  // a few: removed one by one
+        h.rib.reclaimEmptied()
+        #expect(h.rib.prefixCount == 600)
+        #expect(ps[100..<700].allSatisfy { h.rib.best($0) != nil } && ps[0..<100].allSatisfy { h.rib.best($0) == nil })
     }
 
     @Test func initialAdvertisementWithdrawalsAndSplitHorizon() {

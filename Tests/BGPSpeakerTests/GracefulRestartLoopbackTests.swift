@@ -138,7 +138,8 @@ import TestSupport
         #expect(eventually(timeout: 10) { h.log.all.count == 1 })
         a.stop()
         #expect(eventually(timeout: 5) { h.log.all.count == 2 })
-        #expect(h.info.contains("6/9"), "B shows \(h.info)")
+        // The status report follows the routes' withdrawal on the speaker's queue.
+        #expect(eventually(timeout: 5) { h.info.contains("6/9") }, "B shows \(h.info)")
     }
 
     /// At scale: 10,000 routes kept stale; the restarted peer re-announces half (same next
