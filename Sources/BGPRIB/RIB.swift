@@ -740,7 +740,10 @@ public struct RIB {
     /// and no observation refers to them. The speaker calls it after sending (a withdrawal of
     /// the whole table frees a million slots: not on the way to the wire).
     public mutating func reclaimEmptied() {
-        guard !emptied.isEmpty, touched.isEmpty else { return }
+        // Only once every peer's output is drained: until then the slots are still pending
+        // (and a scan per flush over a million emptied slots would be quadratic).
+        guard !emptied.isEmpty, touched.isEmpty,
+              exportTargets.allSatisfy({ peers[Int($0)].pending.isEmpty }) else { return }
         var keep: [Int32] = []
         var gone: [Int32] = []
         let up = (1..<peers.count).filter { peers[$0].up }
