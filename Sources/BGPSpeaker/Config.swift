@@ -25,6 +25,10 @@ public struct SpeakerConfig: Equatable, Sendable {
     /// it up to the router-ID step (BIRD's kernel `merge paths on`, which Calico sets), so the
     /// node programs one multipath route. Export to peers is unchanged (best path only).
     public var multipath: Bool = false
+    /// While `restarting`, how long at most we defer sending our routes until every peer's
+    /// End-of-RIB is in (RFC 4724 §4.1 Selection_Deferral_Timer; FRR's select-defer-time,
+    /// BIRD's `graceful restart wait`). A runtime setting, not read from YAML.
+    public var selectionDeferralTime = CalicoDuration(seconds: 120)
 
     public init(routerID: IPv4Address, asNumber: ASNumber, listen: ListenConfig = .init(), controlSocket: String? = nil,
                 peers: [PeerConfig] = [], announce: [Announcement] = [], restarting: Bool = false,

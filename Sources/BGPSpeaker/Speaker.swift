@@ -59,6 +59,8 @@ public final class Speaker: @unchecked Sendable {
         var inFlight = false
         /// The initial advertisement is still being sent (End-of-RIB follows it).
         var initialPending = false
+        /// While we defer selection after our restart: this peer's End-of-RIB is waited for.
+        var endOfRIBAwaited = false
         /// Graceful restart helper state (RFC 4724 §4.2): which routes are stale until when.
         var stale = StaleRoutes()
         let staleTimer = QueueTimer()
@@ -145,6 +147,7 @@ public final class Speaker: @unchecked Sendable {
             for a in config.announce { announceLocal(a) }
             for p in config.peers { addPeer(p) }
             startInitialSync()
+            startSelectionDeferral()
             logger.info("BGP speaker started", metadata: [
                 "bgp.as": "\(config.asNumber)", "bgp.routerID": "\(config.routerID)", "bgp.peers": "\(config.peers.count)",
                 "bgp.clusterID": "\(rib.local.clusterID.map { "\($0)" } ?? "none")",
@@ -193,6 +196,7 @@ public final class Speaker: @unchecked Sendable {
             peers.removeAll()
             for s in sessions.values { s.staleTimer.cancel() }
             initialSyncTimer.cancel()
+            deferralTimer.cancel()
             started = false
             defer { control = nil }
             return control
@@ -262,6 +266,7 @@ public final class Speaker: @unchecked Sendable {
             for a in newA.subtracting(oldA) { announceLocal(a) }
             afterChange()
             checkInitialSync()
+            checkSelectionDeferral()
             logger.info("configuration reloaded")
         }
     }
@@ -324,6 +329,7 @@ public final class Speaker: @unchecked Sendable {
         case .established(let addr, let session, let info):
             guard let st = sessions[addr], peers[addr] != nil else { return }
             sessionUp(addr, st, session, info)
+            checkSelectionDeferral()
             afterChange()
         case .down(let addr, let session, let retain):
             guard let st = sessions[addr], st.session == session, st.up else { return }
@@ -342,6 +348,7 @@ public final class Speaker: @unchecked Sendable {
             if all {
                 synced.insert(addr)
                 checkInitialSync()
+                checkSelectionDeferral()
             }
             afterChange()
         case .routeRefresh(let addr, let session, let family):
@@ -393,6 +400,9 @@ public final class Speaker: @unchecked Sendable {
         st.inFlight = false
         st.initialPending = true
         st.families = info.negotiated.families
+        // Selection deferral waits for this peer's End-of-RIB only if it will send one as a
+        // helper: GR-capable and not restarting itself (RFC 4724 §4.1).
+        st.endOfRIBAwaited = info.negotiated.gracefulRestart.map { !$0.restarting } ?? false
         var ctx = WireContext()
         ctx.encode = info.encode
         st.context = ctx
@@ -470,7 +480,7 @@ public final class Speaker: @unchecked Sendable {
     }
 
     private func flush(_ addr: IPAddress, _ st: SessionState) {
-        guard st.up, !st.inFlight, let p = peers[addr] else { return }
+        guard st.up, !st.inFlight, !deferring, let p = peers[addr] else { return }
         var msgs: [[UInt8]] = []
         while msgs.isEmpty && rib.hasPending(st.id) {
             let batch = rib.drain(st.id, limit: Self.batchPrefixes)
@@ -494,6 +504,45 @@ public final class Speaker: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !changes.isEmpty, started, let observer = routeObserver else { return }
         observer(changes)
+    }
+
+    // MARK: selection deferral (restarting side, RFC 4724 §4.1)
+
+    /// While restarting we send nothing — not even End-of-RIB — until every peer's routes are in:
+    /// each configured peer has sent End-of-RIB, or is Established without being able to (no GR,
+    /// or restarting itself), or `selectionDeferralTime` is up. Peers then get one consistent
+    /// table instead of our partial view followed by corrections.
+    private var deferring = false
+    private let deferralTimer = QueueTimer()
+
+    private func startSelectionDeferral() {
+        guard config.restarting, !config.peers.isEmpty else { return }
+        deferring = true
+        deferralTimer.schedule(on: queue, afterMilliseconds: config.selectionDeferralTime.milliseconds, leeway: .milliseconds(100)) {
+            @Sendable [weak self] in self?.endSelectionDeferral(complete: false)
+        }
+        logger.info("restarting: deferring route selection until every peer's End-of-RIB",
+                    metadata: ["bgp.deferral": "\(config.selectionDeferralTime)"])
+    }
+
+    private func checkSelectionDeferral() {
+        guard deferring else { return }
+        for pc in config.peers {
+            let st = sessions[pc.address]
+            let ready = synced.contains(pc.address) || (st?.up == true && st?.endOfRIBAwaited == false)
+            if !ready { return }
+        }
+        endSelectionDeferral(complete: true)
+    }
+
+    private func endSelectionDeferral(complete: Bool) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard deferring else { return }
+        deferring = false
+        deferralTimer.cancel()
+        logger.info(complete ? "selection deferral over: every peer's End-of-RIB is in"
+                             : "selection deferral timer expired: sending our routes")
+        scheduleFlush()
     }
 
     // MARK: initial sync (restarting side)

@@ -37,15 +37,17 @@ import TestSupport
         }
 
         /// A speaker at 127.0.0.1 dialling B, announcing `prefixes` with next hop 10.9.9.9.
-        func speakerA(grTime: CalicoDuration?, announce prefixes: [String], restarting: Bool = false) throws -> Speaker {
+        func speakerA(grTime: CalicoDuration?, announce prefixes: [String], restarting: Bool = false,
+                      extraPeers: [PeerConfig] = [], deferral: CalicoDuration? = nil) throws -> Speaker {
             let peer = PeerConfig(name: "b", address: IPAddress("127.0.0.2")!, port: port, asNumber: ASNumber(65002),
                                   holdTime: .init(seconds: 9), sourceAddress: IPAddress("127.0.0.1")!,
                                   gracefulRestartTime: grTime)
-            let a = Speaker(config: SpeakerConfig(routerID: IPv4Address(10, 0, 0, 1), asNumber: ASNumber(65002),
-                                                  listen: ListenConfig(enabled: false), peers: [peer],
-                                                  announce: prefixes.map { Announcement(prefix: IPPrefix($0)!, nextHop: GracefulRestartLoopbackTests.nh) },
-                                                  restarting: restarting),
-                            logger: SpeakerLoopbackTests.logger)
+            var config = SpeakerConfig(routerID: IPv4Address(10, 0, 0, 1), asNumber: ASNumber(65002),
+                                       listen: ListenConfig(enabled: false), peers: [peer] + extraPeers,
+                                       announce: prefixes.map { Announcement(prefix: IPPrefix($0)!, nextHop: GracefulRestartLoopbackTests.nh) },
+                                       restarting: restarting)
+            if let deferral { config.selectionDeferralTime = deferral }
+            let a = Speaker(config: config, logger: SpeakerLoopbackTests.logger)
             try a.start()
             return a
         }
@@ -127,6 +129,35 @@ import TestSupport
         a.stopForGracefulRestart()
         #expect(eventually(timeout: 5) { h.log.all.count == 2 })
         #expect(h.learned.isEmpty)
+    }
+
+    /// RFC 4724 §4.1: a restarting speaker defers its routes until every peer's End-of-RIB. With
+    /// B as the only peer, B's End-of-RIB (right after its own table) ends the wait at once —
+    /// long before the 60 s deferral timer.
+    @Test func restartingSpeakerSendsOnceEveryPeersEndOfRIBIsIn() throws {
+        let h = try Helper()
+        defer { h.stop() }
+        let a = try h.speakerA(grTime: .init(seconds: 5), announce: ["10.1.0.0/24"], restarting: true,
+                               deferral: .init(seconds: 60))
+        defer { a.stop() }
+        #expect(eventually(timeout: 10) { h.learned == ["10.1.0.0/24"] })
+    }
+
+    /// A configured peer that never comes up holds the deferral until its timer (2 s here): B is
+    /// Established and has sent its End-of-RIB, yet gets nothing before then.
+    @Test func selectionDeferralTimerBoundsTheWaitForAPeerThatNeverComes() throws {
+        let h = try Helper()
+        defer { h.stop() }
+        let never = PeerConfig(name: "c", address: IPAddress("127.0.0.3")!, asNumber: ASNumber(65002), passive: true)
+        let start = ContinuousClock.now
+        let a = try h.speakerA(grTime: .init(seconds: 5), announce: ["10.1.0.0/24"], restarting: true, extraPeers: [never],
+                               deferral: .init(seconds: 2))
+        defer { a.stop() }
+        #expect(eventually(timeout: 5) { h.info == "Established" && (a.routes().contains { $0.prefix == "10.2.0.0/24" }) })
+        let upAfter = ContinuousClock.now - start
+        #expect(h.learned.isEmpty, "nothing sent while deferring (B up after \(upAfter))")
+        #expect(eventually(timeout: 10) { h.learned == ["10.1.0.0/24"] })
+        #expect(ContinuousClock.now - start >= .milliseconds(1900), "sent only when the 2 s deferral timer ran out")
     }
 
     /// Our administrative stop with the N bit negotiated is a Hard Reset (RFC 8538): the helper
