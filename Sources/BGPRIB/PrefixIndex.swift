@@ -1,10 +1,10 @@
 import NetCore
 
 /// Prefix → dense slot number, the RIB's table of networks (BIRD's `fib`). Open addressing with
-/// linear probing. A bucket is one `UInt64`: for an IPv4 prefix its whole key (address << 8 |
-/// length, 40 bits) and its slot (24 bits), so a lookup touches one cache line and never the
+/// linear probing. A bucket is one `UInt64`: for an IPv4 prefix its whole key (address << 6 |
+/// length, 38 bits) and its slot (24 bits), so a lookup touches one cache line and never the
 /// key array (on this VM a second random access costs more than the rest of the lookup); for
-/// an IPv6 prefix a 39-bit hash fragment and the slot, the key itself in `v6`.
+/// an IPv6 prefix bit 39 set, a 39-bit hash fragment and the slot, the key itself in `v6`.
 /// The keys also live once per slot in `keys` (slot → prefix). ~24 bytes per IPv4 prefix.
 /// Slots are reused after `remove`; callers keep per-slot data in parallel arrays.
 struct PrefixIndex {
@@ -40,7 +40,7 @@ struct PrefixIndex {
             if b == Self.empty { return nil }
             if b >> Self.slotBits == tag {
                 let s = Int32(truncatingIfNeeded: b & Self.slotMask)
-                if tag & (Self.v6Flag >> Self.slotBits) == 0 || matchesV6(s, p) { return s }
+                if tag & Self.tagV6Flag == 0 || matchesV6(s, p) { return s }
             }
             i = (i + 1) & mask
         }
@@ -160,18 +160,22 @@ struct PrefixIndex {
     private static func hashAndTag(_ p: IPPrefix) -> (UInt64, UInt64) {
         switch p.address {
         case .v4(let a):
-            let k = UInt64(a.value) << 8 | UInt64(p.length)
-            return (mix(k), k)
+            // 32 address bits and a 6-bit length (0...32): bits 38 and 39 stay clear.
+            let tag = UInt64(a.value) << 6 | UInt64(p.length)
+            return (mix(tag), tag)
         case .v6(let a):
             let h = mix(a.high ^ mix(a.low ^ UInt64(p.length)))
-            return (h, (v6Flag | h >> 25) >> slotBits)
+            return (h, tagV6Flag | (h >> 25) & (tagV6Flag - 1))
         }
     }
+
+    /// Bit 39 of a 40-bit tag marks an IPv6 entry.
+    private static let tagV6Flag: UInt64 = 1 << 39
 
     /// The hash of a bucket's entry, from the bucket alone for IPv4.
     private func hashOf(bucket b: UInt64) -> UInt64 {
         let tag = b >> Self.slotBits
-        if tag & (Self.v6Flag >> Self.slotBits) == 0 { return Self.mix(tag) }
+        if tag & Self.tagV6Flag == 0 { return Self.mix(tag) }
         return Self.hashAndTag(prefix(Int32(truncatingIfNeeded: b & Self.slotMask))).0
     }
 

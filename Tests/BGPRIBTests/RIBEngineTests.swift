@@ -300,6 +300,30 @@ private struct Harness {
         #expect(last.count == 1 && last[0].best == nil)
     }
 
+    /// The prefix index packs IPv4 keys into its buckets: every corner of the address space and
+    /// of the length range, next to IPv6 prefixes, must stay distinct and findable (a first
+    /// packing mistook 128.0.0.0 and above for IPv6 — found by the interop tests, not by the
+    /// model test, whose prefixes were all in 10/8).
+    @Test func prefixesAcrossTheAddressSpaceStayDistinct() {
+        var h = Harness()
+        let a = h.peer("10.1.1.1", asn: 65001)
+        var ps: [IPPrefix] = [pfx("0.0.0.0/0"), pfx("255.255.255.255/32"), pfx("128.0.0.0/1"), pfx("192.0.2.0/24"),
+                              pfx("192.0.2.0/25"), pfx("224.0.0.0/4"), pfx("::/0"), pfx("ffff::/16"), pfx("2001:db8::/32"),
+                              pfx("2001:db8::/48"), pfx("::ffff:192.0.2.0/120")]
+        for i in 0..<2000 { ps.append(IPPrefix(.v4(IPv4Address(UInt32(i) &* 2_654_435_761)), length: 8 + i % 25)) }
+        ps = Array(Set(ps))
+        h.rib.announce(from: a, attributes: ra([65001]), prefixes: ps.filter { $0.family == .v4 })
+        h.rib.announce(from: a, attributes: ra([65001], nh: "fd00::1"), prefixes: ps.filter { $0.family == .v6 })
+        #expect(h.rib.prefixCount == ps.count)
+        #expect(ps.allSatisfy { h.rib.best($0)?.prefix == $0 })
+        // Announced again: no new prefixes; withdrawn: all gone, findable no more.
+        h.rib.announce(from: a, attributes: ra([65001], med: 1), prefixes: ps.filter { $0.family == .v4 })
+        #expect(h.rib.prefixCount == ps.count)
+        h.rib.withdraw(from: a, prefixes: ps)
+        h.rib.reclaimEmptied()
+        #expect(h.rib.prefixCount == 0 && ps.allSatisfy { h.rib.best($0) == nil })
+    }
+
     @Test func observesTheECMPSetWhenAsked() {
         var h = Harness()
         h.rib.setObserving(true, multipath: true)
