@@ -18,8 +18,11 @@ enum PeerReport: Sendable {
     case status(IPAddress, PeerRuntimeStatus)
     /// End-of-RIB for `family`; `all`: every negotiated family has sent it now.
     case endOfRIB(IPAddress, session: Int, SessionFamily, all: Bool)
-    /// The peer asked for our routes of `family` again (ROUTE-REFRESH, RFC 2918).
-    case routeRefresh(IPAddress, session: Int, SessionFamily)
+    /// The peer asked for our routes of `family` again (ROUTE-REFRESH, RFC 2918); `enhanced`:
+    /// the answer is bracketed by BoRR/EoRR (RFC 7313).
+    case routeRefresh(IPAddress, session: Int, SessionFamily, enhanced: Bool)
+    /// The peer begins (BoRR) or ends (EoRR) re-sending `family` (RFC 7313 §4).
+    case refreshMarker(IPAddress, session: Int, SessionFamily, begin: Bool)
     /// The socket took what was sent: more UPDATEs may go.
     case ready(IPAddress, session: Int)
 }
@@ -244,6 +247,14 @@ final class Peer: @unchecked Sendable {
                                                               data: data)), on: slot)
     }
 
+    /// Sends a BoRR or EoRR marker (RFC 7313) around our re-sent routes of `family`.
+    func sendRefreshMarker(_ family: SessionFamily, begin: Bool, session: Int) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard session == self.session, let slot = established, let c = slot.connection else { return }
+        c.send(WireBridge.encodeRouteRefresh(BGPSession.RouteRefreshMessage(
+            family: family, subtype: begin ? RouteRefreshMessage.beginning : RouteRefreshMessage.end)))
+    }
+
     /// Asks the peer to send its routes again (after an import policy change).
     func requestRouteRefresh(session: Int) {
         dispatchPrecondition(condition: .onQueue(queue))
@@ -332,9 +343,16 @@ final class Peer: @unchecked Sendable {
             flushInbound()
             report(.endOfRIB(config.address, session: session, af, all: slot.fsm.allEndOfRIBReceived))
         case .routeRefreshRequested(let rr):
-            if rr.subtype == RouteRefreshMessage.request {
-                flushInbound()
-                report(.routeRefresh(config.address, session: session, rr.family))
+            flushInbound()
+            switch rr.subtype {
+            case RouteRefreshMessage.request:
+                let enhanced = slot.fsm.negotiated?.enhancedRouteRefresh == true
+                report(.routeRefresh(config.address, session: session, rr.family, enhanced: enhanced))
+            case RouteRefreshMessage.beginning, RouteRefreshMessage.end:
+                report(.refreshMarker(config.address, session: session, rr.family,
+                                      begin: rr.subtype == RouteRefreshMessage.beginning))
+            default:
+                break
             }
         case .stateChanged(let from, let to):
             var l = logger

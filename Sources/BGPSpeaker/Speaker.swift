@@ -57,6 +57,8 @@ public final class Speaker: @unchecked Sendable {
         var families: Set<SessionFamily> = []
         /// A batch is with the peer; wait for `.ready`.
         var inFlight = false
+        /// Families re-sent for an enhanced route refresh: EoRR follows once drained.
+        var endOfRefreshPending: Set<SessionFamily> = []
         /// The initial advertisement is still being sent (End-of-RIB follows it).
         var initialPending = false
         /// While we defer selection after our restart: this peer's End-of-RIB is waited for.
@@ -351,10 +353,30 @@ public final class Speaker: @unchecked Sendable {
                 checkSelectionDeferral()
             }
             afterChange()
-        case .routeRefresh(let addr, let session, let family):
-            guard let st = sessions[addr], st.up, st.session == session else { return }
+        case .routeRefresh(let addr, let session, let family, let enhanced):
+            guard let st = sessions[addr], st.up, st.session == session, let p = peers[addr] else { return }
+            if enhanced {
+                // BoRR now (before the re-sent UPDATEs on the peer's queue), EoRR once drained.
+                p.queue.async { p.sendRefreshMarker(family, begin: true, session: session) }
+                st.endOfRefreshPending.insert(family)
+            }
             rib.resend(st.id, family: family == .ipv4Unicast ? .v4 : .v6)
             scheduleFlush()
+        case .refreshMarker(let addr, let session, let family, let begin):
+            // RFC 7313 §4: at BoRR the peer's routes of the family become stale; what it does not
+            // send again before EoRR goes then.
+            guard let st = sessions[addr], st.up, st.session == session, !st.stale.isHelping else { return }
+            let f: IPFamily = family == .ipv4Unicast ? .v4 : .v6
+            if begin {
+                rib.markStale(st.id, families: [f])
+            } else {
+                let gone = rib.sweepStale(st.id, families: [f])
+                if gone > 0 {
+                    logger.info("enhanced route refresh: routes not re-sent before EoRR withdrawn",
+                                metadata: ["bgp.peer": "\(addr)", "bgp.family": "\(family)", "bgp.withdrawn": "\(gone)"])
+                }
+                afterChange()
+            }
         case .ready(let addr, let session):
             guard let st = sessions[addr], st.up, st.session == session else { return }
             st.inFlight = false
@@ -399,6 +421,7 @@ public final class Speaker: @unchecked Sendable {
         st.up = true
         st.inFlight = false
         st.initialPending = true
+        st.endOfRefreshPending.removeAll()
         st.families = info.negotiated.families
         // Selection deferral waits for this peer's End-of-RIB only if it will send one as a
         // helper: GR-capable and not restarting itself (RFC 4724 §4.1).
@@ -496,6 +519,11 @@ public final class Speaker: @unchecked Sendable {
             // Queued behind the last batch on the peer's queue: End-of-RIB follows it.
             st.initialPending = false
             p.queue.async { p.initialAdvertisementDone(session: session) }
+        }
+        if !st.endOfRefreshPending.isEmpty && !rib.hasPending(st.id) {
+            let families = st.endOfRefreshPending.sorted()
+            st.endOfRefreshPending.removeAll()
+            p.queue.async { for f in families { p.sendRefreshMarker(f, begin: false, session: session) } }
         }
     }
 

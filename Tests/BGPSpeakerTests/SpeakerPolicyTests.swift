@@ -300,7 +300,7 @@ import TestSupport
     // MARK: e. route refresh
 
     /// Changing B's import filter on A with `reload` (SIGHUP) makes A ask B for a ROUTE-REFRESH
-    /// (RFC 2918): the newly rejected prefix goes, the previously rejected one appears, and the
+    /// (RFC 2918, enhanced per RFC 7313 between two Twills): the newly rejected prefix goes, the previously rejected one appears, and the
     /// session is not reset. Dropping the filter from the peer lets everything in, again without
     /// a reset.
     @Test func importFilterChangeOnReloadRefreshesWithoutReset() throws {
@@ -322,6 +322,9 @@ import TestSupport
         try lab.a.reload(cfg)
         #expect(eventually(timeout: 5) { Self.held(lab.a, from: b) == ["10.7.0.0/24"] }, "A holds \(Self.held(lab.a, from: b))")
         #expect(count() == [1, 1] && Self.allUp(lab), "the filter change reset the session")
+        // Both sides negotiated enhanced route refresh (RFC 7313): B bracketed its answer with
+        // BoRR/EoRR, A marked B's routes stale at BoRR and nothing is left stale after EoRR.
+        #expect(eventually(timeout: 5) { lab.a.routes().filter { $0.peer == b }.allSatisfy { $0.stale == nil } })
 
         cfg.peers[0].filters = []
         try lab.a.reload(cfg)
