@@ -48,7 +48,11 @@ extension SessionFSM {
                 startTimer(.connectRetry, config.connectRetryTime, now, &out)
                 setState(.active, &out)
             } else {
-                goIdle(now, &out, reason: .connectionFailed)
+                // Our connect failed (refused, unreachable): retried after the base idle hold
+                // time, not the doubling backoff, which damps sessions that flap (RFC 4271
+                // §8.1.1) — a peer that is not listening yet (a mesh starting at once) would
+                // otherwise wait 1 + 2 + 4 s for nothing.
+                goIdle(now, &out, reason: .connectionFailed, countsAsFailure: false)
             }
         default:
             beforeOpenCommon(event, now, &out)

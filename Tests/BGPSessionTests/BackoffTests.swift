@@ -2,6 +2,14 @@ import BGPSession
 import NetCore
 import Testing
 
+/// A session attempt that fails after the connection was made (the peer's OPEN is refused):
+/// it counts toward the idle hold backoff. Returns the actions of the failure.
+@discardableResult
+private func failAfterConnecting(_ h: inout Harness) -> [Action] {
+    h.send(.tcpConnectionAcked)
+    return h.send(.openReceived(Fx.peerOpen(asn: ASNumber(1))))  // bad peer AS: NOTIFICATION, Idle
+}
+
 @Suite struct BackoffTests {
     @Test func connectRetryInConnectRestartsTheConnect() {
         var h = Harness()
@@ -27,7 +35,7 @@ import Testing
         h.send(.manualStart)
         var waits: [Duration] = []
         for _ in 0..<8 {
-            let a = h.send(.tcpConnectionFails)  // connect refused
+            let a = failAfterConnecting(&h)
             let wait = a.startedTimers[.idleHold]
             waits.append(wait ?? .zero)
             // Nothing happens before the idle hold time; then the FSM connects again.
@@ -38,10 +46,29 @@ import Testing
         #expect(h.fsm.consecutiveFailures == 8)
     }
 
+    /// A connect that fails (refused: the peer is not listening yet) is retried after the base
+    /// idle hold time every time: the backoff damps sessions that flap, and a mesh whose nodes
+    /// start together would otherwise wait out 5 + 10 + 20 s of it.
+    @Test func refusedConnectsRetryAtTheBaseTime() {
+        var h = Harness()
+        h.send(.manualStart)
+        var waits: [Duration?] = []
+        for _ in 0..<5 {
+            waits.append(h.send(.tcpConnectionFails).startedTimers[.idleHold])
+            #expect(h.advance(.seconds(5)).contains(.connect))
+        }
+        #expect(waits == Array(repeating: .seconds(5), count: 5))
+        #expect(h.fsm.consecutiveFailures == 0)
+        // After a counted failure a refused connect waits that failure's backoff, no more.
+        failAfterConnecting(&h)
+        h.advance(.seconds(5))
+        #expect(h.send(.tcpConnectionFails).startedTimers[.idleHold] == .seconds(5))
+    }
+
     @Test func stableSessionResetsTheBackoff() {
         var h = Harness()
         h.send(.manualStart)
-        for _ in 0..<4 { h.send(.tcpConnectionFails); h.advance(h.fsm.nextIdleHoldTime) }
+        for _ in 0..<4 { failAfterConnecting(&h); h.advance(h.fsm.nextIdleHoldTime) }
         #expect(h.fsm.consecutiveFailures == 4)
         // Established for 59 s: still flapping, the backoff keeps growing.
         h.send(.tcpConnectionAcked)
@@ -64,11 +91,12 @@ import Testing
     @Test func manualStartResetsTheBackoff() {
         var h = Harness()
         h.send(.manualStart)
-        for _ in 0..<3 { h.send(.tcpConnectionFails); h.advance(h.fsm.nextIdleHoldTime) }
+        for _ in 0..<3 { failAfterConnecting(&h); h.advance(h.fsm.nextIdleHoldTime) }
+        #expect(h.fsm.consecutiveFailures == 3)
         h.send(.manualStop())
         #expect(h.fsm.consecutiveFailures == 0)
         h.send(.manualStart)
-        #expect(h.send(.tcpConnectionFails).startedTimers[.idleHold] == .seconds(5))
+        #expect(failAfterConnecting(&h).startedTimers[.idleHold] == .seconds(5))
     }
 
     @Test func passivePeerRestartsPassively() {
@@ -87,7 +115,7 @@ import Testing
         var h = Harness(c)
         h.send(.manualStart)
         var waits: [Duration?] = []
-        for _ in 0..<4 { waits.append(h.send(.tcpConnectionFails).startedTimers[.idleHold]); h.advance(.seconds(3)) }
+        for _ in 0..<4 { waits.append(failAfterConnecting(&h).startedTimers[.idleHold]); h.advance(.seconds(3)) }
         #expect(waits == [.seconds(1), .seconds(2), .seconds(3), .seconds(3)])
     }
 }
