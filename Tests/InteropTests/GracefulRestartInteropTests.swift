@@ -18,6 +18,7 @@ import TestSupport
 
         mutating func start(withIPv6Route: Bool = true, recovering: Bool = false) throws {
             let conf = """
+            log stderr all;
             router id 10.213.0.2;
             protocol device { }
             protocol static s4 { ipv4; route 192.0.2.0/24 blackhole; }
@@ -133,6 +134,29 @@ import TestSupport
     /// FRR in its default graceful restart mode (helper) keeps Twill's routes while a
     /// SIGKILLed twill-bgpd is away, and drops the one the new twill-bgpd did not re-announce at
     /// its End-of-RIB.
+    /// Enhanced route refresh (RFC 7313) with BIRD, both ways. `birdc reload in` makes BIRD ask
+    /// for our routes: we answer BoRR, the routes, EoRR (BIRD traces both markers and, after its
+    /// EoRR sweep, still has our route). `birdc reload out` makes BIRD re-send its own bracketed
+    /// the same way: Twill marks BIRD's routes stale at BoRR, they are sent again, and nothing is
+    /// left stale or lost after EoRR.
+    @Test func enhancedRouteRefreshBothWays() throws { try withLab { lab, bird in
+        _ = bird.birdc(["debug", "tw4", "all"])
+        _ = bird.birdc(["reload", "in", "tw4"])
+        #expect(eventually(timeout: 10) {
+            let log = lab.log("bird.log")
+            return log.contains("Got BEGIN-OF-RR") && log.contains("Got END-OF-RR")
+        }, diag(lab))
+        #expect(bird.has("10.50.0.0/24"), "BIRD lost our route at EoRR")
+
+        _ = bird.birdc(["reload", "out", "tw4"])
+        #expect(eventually(timeout: 10) { lab.log("bird.log").contains("Sending END-OF-RR") }, diag(lab))
+        #expect(eventually(timeout: 5) {
+            let r = lab.twillRoutes().filter { $0.prefix == "192.0.2.0/24" }
+            return r.count == 1 && r[0].best && r[0].stale == nil
+        }, "twill shows \(lab.twillRoutes())")
+        #expect(lab.twillEstablished("10.213.0.2"))
+    } }
+
     @Test func frrHelperKeepsTwillRoutesAcrossTwillRestart() throws {
         guard Privileged.check("graceful restart interop with FRR", needs: ["vtysh", "ip"]),
               FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/bgpd") else { return }
