@@ -171,7 +171,7 @@ public struct RIB {
         let exp = exportPolicy(of: id, old) != exportPolicy(of: id, policy)
         if old.type != policy.type || old.isRRClient != policy.isRRClient {
             // Reflection of this peer's own paths to others changes too.
-            bumpGeneration(id)
+            peers[Int(id.raw)].generation &+= 1
             markAllPathsOf(id)
         }
         if exp, peers[Int(id.raw)].up { regroup(id); markEverything(for: id) }
@@ -358,10 +358,10 @@ public struct RIB {
         guard peers[i].up, g >= 0, !peers[i].pending.isEmpty, var group = groups.removeValue(forKey: g) else {
             return OutboundBatch()
         }
-        if group.outputs.count > Self.maxGroupOutputs {
+        if group.outputs.count > Self.maxGroupOutputs || group.memo.count > 4 * Self.maxGroupOutputs {
             // The export cache is for sets met again soon (the prefixes of one UPDATE, the
             // peers of one group): bounded, so a full table does not keep a second copy of
-            // every attribute set.
+            // every attribute set (nor memo entries of sets long freed).
             group.memo.removeAll(keepingCapacity: true)
             group.outputs.removeAll(keepingCapacity: true)
             group.outputIndex.removeAll(keepingCapacity: true)
@@ -671,7 +671,6 @@ public struct RIB {
         }
     }
 
-    private mutating func bumpGeneration(_ id: PeerID) { peers[Int(id.raw)].generation &+= 1 }
 
     private func exportPolicy(of id: PeerID, _ pol: RIBPeerPolicy) -> ExportPolicy {
         ExportPolicy(type: pol.type, asn: pol.asn, isRRClient: pol.isRRClient, nextHopMode: pol.nextHopMode,
@@ -726,13 +725,7 @@ public struct RIB {
                 group.outputIndex[a] = out
             }
         }
-        if cacheable {
-            if group.memo.count > 4 * attributes.count + 4096 {
-                // Ids of sets long gone: start the cache afresh.
-                group.memo.removeAll(keepingCapacity: true)
-            }
-            group.memo[key] = .init(out: out, attrGeneration: attrGen, peerGeneration: src.generation)
-        }
+        if cacheable { group.memo[key] = .init(out: out, attrGeneration: attrGen, peerGeneration: src.generation) }
         return out
     }
 

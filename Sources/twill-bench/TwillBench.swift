@@ -2,6 +2,7 @@ import ArgumentParser
 import Datastore
 import Foundation
 import NodeModel
+import Posix
 import ResourceClient
 
 /// Benchmarks. `twill-bench datastore --n 10000` times ResourceClient and the twillctl binary
@@ -157,16 +158,10 @@ func encode(_ docs: [Value]) -> String {
 }
 
 func runCtl(_ path: String, _ args: [String]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-    let err = Pipe()
-    p.standardError = err
-    try p.run()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw ValidationError("twillctl \(args.joined(separator: " ")) exited \(p.terminationStatus): \(String(decoding: errData, as: UTF8.self))")
+    // Through Posix.ChildProcess, as every other spawn in the project (Foundation.Process can hang
+    // waiting for a child on Linux, swift-corelibs-foundation#4795).
+    let r = try ChildProcess.run([path] + args, timeout: 600)
+    guard r.status == 0, !r.timedOut else {
+        throw ValidationError("twillctl \(args.joined(separator: " ")) exited \(r.timedOut ? "(timed out)" : "\(r.status)"): \(r.stderrText)")
     }
 }

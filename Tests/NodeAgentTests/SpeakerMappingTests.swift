@@ -79,6 +79,24 @@ import Testing
         #expect(!client.peers.isEmpty && client.peers.allSatisfy { !$0.routeReflectorClient })
     }
 
+    /// Calico's BIRD merges equal paths into one kernel route (`merge paths on`): the speaker the
+    /// agent runs reports the ECMP set, and each equal path's next hop becomes one of the route's.
+    @Test func multipathBecomesOneECMPRoute() throws {
+        #expect(Self.config(me: "c1").multipath)
+        let p = IPPrefix("10.244.1.0/26")!
+        func path(_ peer: String, nh: String) -> Route {
+            Route(prefix: p, source: .peer(IPAddress(peer)!, ebgp: false), attributes: RouteAttributes(nextHop: IPAddress(nh)!))
+        }
+        let a = path("10.0.1.2", nh: "10.0.1.2"), b = path("10.0.1.3", nh: "10.0.1.3"), c = path("10.0.1.4", nh: "10.0.1.2")
+        let ecmp = try #require(SpeakerMapping.learnedRoute(BestRouteChange(prefix: p, best: a, multipath: [a, b, c])))
+        #expect(ecmp.nextHops == [IPAddress("10.0.1.2")!, IPAddress("10.0.1.3")!])  // best first, once each
+        #expect(ecmp.peer == IPAddress("10.0.1.2"))
+        #expect(SpeakerMapping.learnedRoute(BestRouteChange(prefix: p, best: a))?.nextHops == [IPAddress("10.0.1.2")!])
+        #expect(SpeakerMapping.learnedRoute(BestRouteChange(prefix: p, best: nil)) == nil)
+        let own = Route(prefix: p, source: .local, attributes: RouteAttributes(nextHop: IPAddress("10.0.1.1")!))
+        #expect(SpeakerMapping.learnedRoute(BestRouteChange(prefix: p, best: own)) == nil)
+    }
+
     @Test func peerFiltersMapToConvertedFilters() throws {
         let c = Self.config(me: "c1")
         // Only filters some peer names travel; the invalid one is left out, as is a missing one.

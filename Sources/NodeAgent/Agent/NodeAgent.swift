@@ -233,16 +233,7 @@ public final class NodeAgent: @unchecked Sendable {
     }
 
     private func learnedChanged(_ changes: [BestRouteChange]) {
-        for c in changes {
-            if let best = c.best, case .peer(let peer, _) = best.source {
-                // ECMP: every equal path's next hop, best first, once each.
-                var hops: [IPAddress] = []
-                for r in c.multipath where !hops.contains(r.attributes.nextHop) { hops.append(r.attributes.nextHop) }
-                learned[c.prefix] = LearnedRoute(prefix: c.prefix, nextHops: hops.isEmpty ? [best.attributes.nextHop] : hops, peer: peer)
-            } else {
-                learned[c.prefix] = nil
-            }
-        }
+        for c in changes { learned[c.prefix] = SpeakerMapping.learnedRoute(c) }
         metrics.set("twill_bgp_prefixes_received", Double(learned.count))
         scheduleRecompute()
     }

@@ -66,4 +66,14 @@ public enum SpeakerMapping {
         config.multipath = true
         return config
     }
+
+    /// The kernel-route input for a change the speaker's route observer reported: nil when no
+    /// peer route is left. With multipath, every equal path's next hop, best first, once each
+    /// (one ECMP route, as BIRD's `merge paths on`).
+    public static func learnedRoute(_ c: BestRouteChange) -> LearnedRoute? {
+        guard let best = c.best, case .peer(let peer, _) = best.source else { return nil }
+        var hops: [IPAddress] = []
+        for r in c.multipath where !hops.contains(r.attributes.nextHop) { hops.append(r.attributes.nextHop) }
+        return LearnedRoute(prefix: c.prefix, nextHops: hops.isEmpty ? [best.attributes.nextHop] : hops, peer: peer)
+    }
 }
