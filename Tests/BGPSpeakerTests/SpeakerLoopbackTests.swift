@@ -13,7 +13,8 @@ import TestSupport
 @Suite(.serialized) struct SpeakerLoopbackTests {
     static let logger: Logger = {
         var l = Logger(label: "test")
-        l.logLevel = .critical
+        // TWILL_TEST_LOG=debug|trace shows the speakers' logs when a loopback test fails.
+        l.logLevel = ProcessInfo.processInfo.environment["TWILL_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         return l
     }()
 

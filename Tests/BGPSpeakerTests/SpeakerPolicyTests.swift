@@ -18,11 +18,7 @@ import TestSupport
 /// it from their own address and do not listen. A's configuration can therefore be reloaded
 /// without knowing anyone's port.
 @Suite(.serialized) struct SpeakerPolicyTests {
-    static let logger: Logger = {
-        var l = Logger(label: "test")
-        l.logLevel = .critical
-        return l
-    }()
+    static let logger = SpeakerLoopbackTests.logger
 
     static let aAddr = "127.0.0.1"
     static let aAS: UInt32 = 65001

@@ -22,22 +22,7 @@ final class ManualTimer: RepeatingTimer, @unchecked Sendable {
 /// Runs `body` on a fresh thread that entered network namespace `ns`: netlink sockets made
 /// there stay bound to that namespace whatever thread uses them later.
 func inNamespace<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
-    let result = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    let t = Thread {
-        defer { done.signal() }
-        let fd = open("/run/netns/\(ns)", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0, twill_setns_net(fd) == 0 else {
-            result.withLock { $0 = .failure(NetlinkError(code: NLE_FAILURE, operation: "setns \(ns)")) }
-            return
-        }
-        close(fd)
-        let r = Result { try body() }
-        result.withLock { $0 = r }
-    }
-    t.start()
-    done.wait()
-    return try result.withLock { $0! }.get()
+    try Netns.run(ns, body)
 }
 
 @Suite(.serialized) struct RoutingRunnerTests {
@@ -65,9 +50,12 @@ func inNamespace<T: Sendable>(_ ns: String, _ body: @escaping @Sendable () throw
             let runner = RoutingDataplaneRunner(dataplane: dp, resyncInterval: .seconds(90), timer: timer) { r in
                 reports.withLock { $0.append(r) }
             }
-            try runner.start()
+            try runner.prepare()
             return (dp, runner)
         }
+        // Started here, not in the namespace: a Dispatch worker spawned from the namespace thread
+        // would stay in it and later run other tests' sockets there.
+        try runner.start()
         defer { runner.stop(); dp.close() }
         #expect(timer.interval == .seconds(90))
         func route() -> String { (try? lab.ip(ns, "route", "show", "10.244.2.0/26")) ?? "" }

@@ -59,10 +59,20 @@ public final class RoutingDataplaneRunner: @unchecked Sendable {
         self.onReport = onReport; self.logger = logger
     }
 
-    /// Starts the monitor and the periodic resync, then applies once (with a full resync).
-    public func start() throws {
+    /// Opens the monitor's netlink socket in the calling thread's network namespace, without
+    /// starting anything. A caller that enters a namespace only to open sockets calls this there
+    /// and `start()` after it has left: threads started from a thread inside a namespace (the
+    /// monitor's, Dispatch's workers for `kick()`) are born in it and stay there.
+    public func prepare() throws {
+        guard lock.withLock({ monitor == nil }) else { return }
         let m = try RouteMonitor { [weak self] ev in self?.handle(ev) }
         lock.withLock { monitor = m }
+    }
+
+    /// Starts the monitor and the periodic resync, then applies once (with a full resync).
+    public func start() throws {
+        try prepare()
+        guard let m = lock.withLock({ monitor }) else { return }
         m.start()
         timer.start(every: interval) { [weak self] in
             guard let self else { return }

@@ -119,6 +119,8 @@ final class WLSocket: @unchecked Sendable {
 
 /// Runs `body` on a fresh thread that first joins the network namespace `fd` (setns is
 /// per-thread for the network namespace), so the calling thread never leaves its own.
+/// `body` makes netlink calls only: Dispatch work or threads started from it would get workers
+/// born in the pod's namespace, where they would stay (docs/architecture.md, Conventions).
 func inNetworkNamespace<T>(_ fd: Int32, _ body: @escaping () throws(WorkloadError) -> T) throws(WorkloadError) -> T {
     var result: Result<T, WorkloadError> = .failure(.netns(path: "fd \(fd)", reason: "thread did not run"))
     let box = NetnsThreadBody()
