@@ -111,6 +111,24 @@ import Testing
         #expect(problems == ["BGPFilter broken: spec.importV4[0]: cidr and matchOperator must be set together"])
     }
 
+    /// What the agent logs: the invalid filter once, and each peer's dropped names.
+    @Test func filterProblemsNameTheFilterAndThePeer() {
+        let plan = AgentCalculator.plan(AgentInputs(snapshot: Self.rrCluster(me: "c1")))
+        let problems = SpeakerMapping.filterProblems(plan)
+        #expect(problems.first == "BGPFilter broken: spec.importV4[0]: cidr and matchOperator must be set together")
+        let peerLines = problems.dropFirst()
+        #expect(!peerLines.isEmpty && peerLines.count == 2 * plan.peers.peers.filter { !$0.filters.isEmpty }.count)
+        for p in plan.peers where !p.filters.isEmpty {
+            #expect(peerLines.contains("BGP peer \(p.name) (\(p.address)): filter \"missing\" is missing or invalid; the peer runs without it"))
+            #expect(peerLines.contains("BGP peer \(p.name) (\(p.address)): filter \"broken\" is missing or invalid; the peer runs without it"))
+        }
+        // A plan whose filters all convert has nothing to say.
+        var clean = plan
+        clean.filters = clean.filters.filter { $0.metadata.name != "broken" }
+        clean.peers = PeerSet(clean.peers.map { var p = $0; p.filters = p.filters.filter { $0 != "missing" && $0 != "broken" }; return p })
+        #expect(SpeakerMapping.filterProblems(clean).isEmpty)
+    }
+
     @Test func nextHopAndAllowLocalAS() {
         var p = Calc.Peer(name: "Global_10_0_0_9", type: .global, address: IPAddress("10.0.0.9")!, remoteAS: ASNumber(65001),
                           localAS: ASNumber(64512))

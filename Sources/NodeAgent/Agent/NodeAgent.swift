@@ -158,8 +158,10 @@ public final class NodeAgent: @unchecked Sendable {
                                  learnedRoutes: options.backend == .native ? Array(learned.values) : [],
                                  host: host, settings: RoutingSettings())
         var plan = AgentCalculator.plan(inputs)
-        for w in Set(plan.warnings).subtracting(lastWarnings) { logger.warning("\(w)") }
-        lastWarnings = Set(plan.warnings)
+        var warnings = plan.warnings
+        if options.backend == .native { warnings += SpeakerMapping.filterProblems(plan) }
+        for w in Set(warnings).subtracting(lastWarnings) { logger.warning("\(w)") }
+        lastWarnings = Set(warnings)
         ensureTunnelsIfNeeded(snapshot: snapshot, me: me)
 
         switch options.backend {

@@ -49,6 +49,20 @@ public enum SpeakerMapping {
         return (out, problems)
     }
 
+    /// What the mapping leaves out of a plan's filters, one line each, for the agent's log: a
+    /// BGPFilter that does not convert, and a peer's filter name that names no usable filter
+    /// (the peer is configured without it, as confd renders it).
+    public static func filterProblems(_ plan: AgentPlan) -> [String] {
+        let converted = routeFilters(plan.filters)
+        var problems = converted.problems
+        for p in plan.peers {
+            for name in p.filters where converted.filters[name] == nil {
+                problems.append("BGP peer \(p.name) (\(p.address)): filter \"\(name)\" is missing or invalid; the peer runs without it")
+            }
+        }
+        return problems
+    }
+
     /// The speaker configuration for a plan. `listenPort` from the effective BGPConfiguration.
     /// The node's `routeReflectorClusterID` becomes the speaker's CLUSTER_ID.
     public static func speakerConfig(plan: AgentPlan, routerID: IPv4Address, asNumber: ASNumber, listenPort: Int,
