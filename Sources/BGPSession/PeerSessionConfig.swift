@@ -61,6 +61,9 @@ public struct PeerSessionConfig: Hashable, Sendable {
     /// First IdleHoldTime after a failure; doubles per consecutive failure up to `maxIdleHoldTime`.
     public var idleHoldTime: Duration
     public var maxIdleHoldTime: Duration
+    /// First wait before dialling again after the peer closed our connection before its OPEN;
+    /// doubles per such close up to `connectRetryTime` (SessionFSM.closedBeforeOpen).
+    public var closedBeforeOpenRetryTime: Duration
     /// RFC 9687 SendHoldTime floor: the session is dropped when nothing could be written to the
     /// peer for max(this, 2 × negotiated hold time). nil disables the send hold timer.
     public var sendHoldTime: Duration?
@@ -84,7 +87,8 @@ public struct PeerSessionConfig: Hashable, Sendable {
                 passive: Bool = false, holdTime: UInt16 = 90, keepaliveTime: UInt16? = nil,
                 openHoldTime: Duration = .seconds(240), connectRetryTime: Duration = .seconds(30),
                 delayOpenTime: Duration? = nil, idleHoldTime: Duration = .seconds(5),
-                maxIdleHoldTime: Duration = .seconds(120), sendHoldTime: Duration? = .seconds(480),
+                maxIdleHoldTime: Duration = .seconds(120), closedBeforeOpenRetryTime: Duration = .milliseconds(250),
+                sendHoldTime: Duration? = .seconds(480),
                 stableTime: Duration = .seconds(60),
                 families: Set<AddressFamily> = [.ipv4Unicast], routeRefresh: Bool = true,
                 enhancedRouteRefresh: Bool = true, extendedMessage: Bool = false,
@@ -106,6 +110,7 @@ public struct PeerSessionConfig: Hashable, Sendable {
         self.delayOpenTime = delayOpenTime
         self.idleHoldTime = idleHoldTime
         self.maxIdleHoldTime = maxIdleHoldTime
+        self.closedBeforeOpenRetryTime = closedBeforeOpenRetryTime
         self.sendHoldTime = sendHoldTime
         self.stableTime = stableTime
         self.families = families

@@ -78,10 +78,19 @@ extension SessionFSM {
             if isSecondary {
                 goIdle(now, &out, reason: .connectionFailed)
             } else {
-                // RFC 4271: back to Active, wait for the peer or ConnectRetry.
+                // RFC 4271: back to Active, wait for the peer or ConnectRetry — sooner when it
+                // was our connection the peer closed without a word (`retryAfterCloseBeforeOpen`).
+                let ours = connectionDirection == .outbound
                 closeTransport(&out)
                 stopTimer(.hold, &out)
-                if !config.passive { startTimer(.connectRetry, config.connectRetryTime, now, &out) }
+                if !config.passive {
+                    var wait = config.connectRetryTime
+                    if ours {
+                        closedBeforeOpen += 1
+                        wait = retryAfterCloseBeforeOpen()
+                    }
+                    startTimer(.connectRetry, wait, now, &out)
+                }
                 setState(.active, &out)
             }
         case .openReceived(let open):
@@ -225,7 +234,7 @@ extension SessionFSM {
     }
 
     private mutating func consecutiveFailuresResetIfManual(_ event: Event) {
-        if event == .manualStart || event == .manualStartPassive { consecutiveFailures = 0 }
+        if event == .manualStart || event == .manualStartPassive { consecutiveFailures = 0; closedBeforeOpen = 0 }
     }
 
     private mutating func enterEstablished(_ now: Instant, _ out: inout [Action]) {

@@ -39,6 +39,10 @@ public struct SessionFSM: Sendable {
     public internal(set) var isSecondary = false
     /// RFC 4271 ConnectRetryCounter: consecutive failures, drives the idle hold backoff.
     public internal(set) var consecutiveFailures = 0
+    /// Consecutive connections of ours the peer closed before sending its OPEN (it accepts TCP
+    /// but does not know us yet: a mesh whose Node resources are still propagating). They are
+    /// retried sooner than ConnectRetryTime; reset by the peer's OPEN or a manual start.
+    public internal(set) var closedBeforeOpen = 0
     /// The negotiated parameters, from OpenConfirm on.
     public internal(set) var negotiated: NegotiatedSession?
     public internal(set) var connectionDirection: ConnectionDirection?
@@ -63,6 +67,18 @@ public struct SessionFSM: Sendable {
 
     /// When the given timer is due, if it is running.
     public func deadline(of kind: TimerKind) -> Instant? { timers[kind] }
+
+    /// The wait before dialling again after the peer closed our connection before its OPEN:
+    /// `closedBeforeOpenRetryTime` doubling per such close, capped at ConnectRetryTime (0.25,
+    /// 0.5, 1, 2, 4, 5, 5 s with Twill's defaults). RFC 4271 leaves the retry timing to the
+    /// implementation; a full ConnectRetryTime for each held a starting 10-node mesh back by 5 s,
+    /// while the peer's datastore watch knows us within ~10 ms of our Node being written.
+    func retryAfterCloseBeforeOpen() -> Duration {
+        var ms = config.closedBeforeOpenRetryTime.milliseconds
+        let cap = config.connectRetryTime.milliseconds
+        for _ in 1..<max(closedBeforeOpen, 1) where ms < cap { ms *= 2 }
+        return .milliseconds(min(ms, cap))
+    }
 
     /// The idle hold time the next failure would wait before restarting.
     public var nextIdleHoldTime: Duration { idleHoldTime(afterFailures: consecutiveFailures + 1) }
@@ -100,6 +116,7 @@ public struct SessionFSM: Sendable {
         s.isSecondary = true
         s.isAdministrativelyUp = true
         s.consecutiveFailures = consecutiveFailures
+        s.closedBeforeOpen = closedBeforeOpen
         s.passiveRun = true
         s.state = .active
         let actions = s.handle(.tcpConnectionConfirmed, now: now)
@@ -212,6 +229,7 @@ public struct SessionFSM: Sendable {
             if sendOurOpen { out.append(.sendOpen(config.localOpen)) }
             goIdle(now, &out, send: n, reason: .notificationSent(n))
         case .success(let session):
+            closedBeforeOpen = 0
             stopTimer(.connectRetry, &out)
             stopTimer(.delayOpen, &out)
             if sendOurOpen { out.append(.sendOpen(config.localOpen)) }

@@ -65,6 +65,42 @@ private func failAfterConnecting(_ h: inout Harness) -> [Action] {
         #expect(h.send(.tcpConnectionFails).startedTimers[.idleHold] == .seconds(5))
     }
 
+    /// The peer accepts our connection and closes it before its OPEN (it does not know us yet):
+    /// retried after `closedBeforeOpenRetryTime` doubling per such close, capped at
+    /// ConnectRetryTime (here 0.25, 0.5, 1, …, 16, 30, 30 s), instead of the full ConnectRetryTime each time. The peer's
+    /// OPEN resets the sequence; a close of the peer's own connection waits ConnectRetryTime.
+    @Test func closedBeforeOpenRetriesSoonerThenBacksOff() {
+        var h = Harness()
+        h.send(.manualStart)
+        var waits: [Duration?] = []
+        for _ in 0..<9 {
+            h.send(.tcpConnectionAcked)
+            #expect(h.state == .openSent)
+            let a = h.send(.tcpConnectionFails)
+            #expect(h.state == .active)
+            let wait = a.startedTimers[.connectRetry]
+            waits.append(wait)
+            #expect(h.advance((wait ?? .zero) - .milliseconds(100)).isEmpty)
+            #expect(h.advance(.milliseconds(100)).contains(.connect))
+        }
+        #expect(waits == [250, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000].map { Duration.milliseconds($0) })
+        #expect(h.fsm.consecutiveFailures == 0, "not a failure of the session")
+        // The peer's OPEN (it knows us now) resets the sequence.
+        h.send(.tcpConnectionAcked)
+        h.send(.openReceived(Fx.peerOpen()))
+        #expect(h.fsm.closedBeforeOpen == 0)
+        h.send(.tcpConnectionFails)   // OpenConfirm: a counted failure, Idle
+        h.advance(h.fsm.nextIdleHoldTime)
+        h.send(.tcpConnectionAcked)
+        #expect(h.send(.tcpConnectionFails).startedTimers[.connectRetry] == .milliseconds(250))
+        // The peer's connection (inbound) closed in OpenSent: the RFC's ConnectRetryTime.
+        var p = Harness()
+        p.send(.manualStart)
+        p.send(.tcpConnectionConfirmed)
+        #expect(p.state == .openSent)
+        #expect(p.send(.tcpConnectionFails).startedTimers[.connectRetry] == .seconds(30))
+    }
+
     @Test func stableSessionResetsTheBackoff() {
         var h = Harness()
         h.send(.manualStart)
