@@ -160,6 +160,9 @@ public struct PeerSessionConfig: Hashable, Sendable {
         if peerAS.value == 0 { problems.append("peerAS: 0 is reserved (RFC 7607)") }
         if families.isEmpty { problems.append("families: at least one address family is needed") }
         if idleHoldTime > maxIdleHoldTime { problems.append("idleHoldTime: larger than maxIdleHoldTime") }
+        if closedBeforeOpenRetryTime <= .zero {
+            problems.append("closedBeforeOpenRetryTime: must be positive (it doubles from there)")
+        }
         if let gr = gracefulRestart, gr.restartTime > 4095 {
             problems.append("gracefulRestart.restartTime: \(gr.restartTime) s exceeds the 12-bit field (4095)")
         }

@@ -74,7 +74,7 @@ public struct SessionFSM: Sendable {
     /// implementation; a full ConnectRetryTime for each held a starting 10-node mesh back by 5 s,
     /// while the peer's datastore watch knows us within ~10 ms of our Node being written.
     func retryAfterCloseBeforeOpen() -> Duration {
-        var ms = config.closedBeforeOpenRetryTime.milliseconds
+        var ms = max(config.closedBeforeOpenRetryTime.milliseconds, 1)   // validate() rejects ≤ 0
         let cap = config.connectRetryTime.milliseconds
         for _ in 1..<max(closedBeforeOpen, 1) where ms < cap { ms *= 2 }
         return .milliseconds(min(ms, cap))

@@ -94,8 +94,10 @@ import Testing
         var c = Fx.config(holdTime: 2)
         c.localRouterID = .any
         c.families = []
+        c.closedBeforeOpenRetryTime = .zero
         let problems = c.validate()
-        #expect(problems.count == 3)
+        #expect(problems.count == 4)
+        #expect(problems.contains { $0.hasPrefix("closedBeforeOpenRetryTime:") })
         #expect(problems.contains { $0.hasPrefix("holdTime:") })
         #expect(problems.contains { $0.hasPrefix("localRouterID:") })
         #expect(problems.contains { $0.hasPrefix("families:") })
