@@ -1,4 +1,3 @@
-import CNetlink
 import Dataplane
 @testable import DataplaneLinux
 import Foundation

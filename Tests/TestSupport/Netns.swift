@@ -16,9 +16,9 @@ public enum Netns {
 
     /// Runs `body` on a fresh thread moved into `/run/netns/NAME`, so every socket it opens
     /// (netlink, UDP, TCP) lives in that namespace; the thread ends afterwards, so the caller's
-    /// threads never change namespace. A bare pthread, joined: Foundation's `Thread` queues
-    /// work on Dispatch's pool as it runs, and a pool thread created from inside the namespace
-    /// would stay there (see `PoolThreadInNamespace`).
+    /// threads never change namespace. A bare pthread, joined, so it has exited before
+    /// `strayPoolThreads` looks; `body` itself must queue no Dispatch work, since a pool thread
+    /// created from inside the namespace would stay there (see `PoolThreadInNamespace`).
     public static func run<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
         let result = Mutex<Result<T, any Error>?>(nil)
         try onFreshThread {

@@ -60,6 +60,9 @@ def echo(ident, seq):
 def main():
     pairs_file, deadline, outdir = sys.argv[1], float(sys.argv[2]), sys.argv[3]
     pairs = [line.split() for line in open(pairs_file) if line.strip()]
+    for k, p in enumerate(pairs, 1):
+        if len(p) != 2 or ":" in p[1]:
+            sys.exit(f"pingmesh: {pairs_file} line {k}: want \"SOURCE_NETNS DEST_IPV4\", got {' '.join(p)!r}")
     sockets = {}   # source namespace -> (socket, ident)
     for src, _ in pairs:
         if src not in sockets:
